@@ -1,0 +1,38 @@
+# Everyday commands. `make demo` and `make test` are the README's quick start.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint typecheck pytest bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	mkdir -p demo
+	$(BIN)/metagenx examples copy X-ray_Reflectivity.hgx demo/
+	$(BIN)/metagenx fit demo/X-ray_Reflectivity.hgx --out demo/fit/X-ray_Reflectivity_fitted.hgx --seed 1
+
+lint: $(STAMP)
+	$(BIN)/ruff check metagenx tests bench
+	$(BIN)/ruff format --check metagenx tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/fit_vs_genx.py
+
+clean:
+	rm -rf $(VENV) demo test-artifacts .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,33 @@
+"""metagenx: run GenX reflectivity fits headless, many at a time, fast and unattended.
+
+Python API::
+
+    import metagenx
+    model = metagenx.load("film.hgx")
+    result = metagenx.fit("film.hgx", seed=1, max_time=60)
+    print(result.fom, result.values)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from metagenx.api import fit, load
+from metagenx.engine.fit import Progress
+from metagenx.engine.model import GenxModel
+from metagenx.engine.result import FitResult, ParameterResult, StopReason
+from metagenx.engine.settings import FitSettings
+from metagenx.errors import MetagenxError
+
+__all__ = [
+    "FitResult",
+    "FitSettings",
+    "GenxModel",
+    "MetagenxError",
+    "ParameterResult",
+    "Progress",
+    "StopReason",
+    "__version__",
+    "fit",
+    "load",
+]

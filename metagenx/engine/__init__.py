@@ -1,0 +1,1 @@
+"""The GenX adapter: load, configure, fit, stop, save."""

@@ -1,0 +1,53 @@
+"""The one exception hierarchy of metagenx.
+
+Every error a user can cause carries a message a scientist understands without a
+traceback: what is wrong, and where possible what to do about it. The CLI prints
+``str(error)`` and exits with :attr:`MetagenxError.exit_code`.
+"""
+
+from __future__ import annotations
+
+
+class MetagenxError(Exception):
+    """Base of every error metagenx raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ModelFileError(MetagenxError):
+    """The model file is missing, of the wrong kind, truncated or corrupt."""
+
+    exit_code = 2
+
+
+class UnsafeModelFileError(ModelFileError):
+    """A ``.gx`` pickle names something outside the allowlist; nothing was executed."""
+
+
+class ModelScriptError(MetagenxError):
+    """The model's own script raised while compiling or simulating."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class ModelContentError(MetagenxError):
+    """The model loads, but cannot be fitted as it stands (no fit parameter, empty data, bad bounds)."""
+
+
+class SettingsError(MetagenxError):
+    """A fit setting is out of range or unknown."""
+
+    exit_code = 2
+
+
+class OutputError(MetagenxError):
+    """An output file or directory cannot be written."""
