@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> None:
     except MetagenxError as exc:
         if state.debug:
             raise
-        Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
+        Console(stderr=True, highlight=False).print(
+            f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True
+        )
         sys.exit(exc.exit_code)
 
 

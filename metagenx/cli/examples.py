@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -14,11 +15,11 @@ from metagenx.examples import copy_example, list_examples
 
 @app.command("examples")
 def examples_command(
-    action: str = typer.Argument("list", help="'list' the examples, or 'copy' one."),
-    name: str = typer.Argument(None, help="Example to copy, e.g. X-ray_Reflectivity.hgx."),
-    destination: Path = typer.Argument(Path("."), help="Folder (or file name) to copy it to."),
+    action: Annotated[str, typer.Argument(help="'list' the examples, or 'copy' one.")] = "list",
+    name: Annotated[str | None, typer.Argument(help="Example to copy, e.g. X-ray_Reflectivity.hgx.")] = None,
+    destination: Annotated[Path, typer.Argument(help="Folder (or file name) to copy it to.")] = Path("."),
 ) -> None:
-    """List GenX's bundled example models, or copy one to fit it: `metagenx examples copy X-ray_Reflectivity.hgx .`"""
+    """List GenX's bundled example models, or copy one: `metagenx examples copy X-ray_Reflectivity.hgx .`"""
     console = Console()
     if action == "list":
         table = Table("example", "size", title="GenX example models")

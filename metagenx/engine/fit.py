@@ -166,8 +166,13 @@ def run_fit(
     model.model.parameters.clear_error_pars()
 
     configure_optimizer(optimizer, resolved)
-    rule = StopRule(resolved.tolerance, resolved.window, 0.0 if resolved.genx_defaults else resolved.min_spread,
-                    resolved.max_evaluations, resolved.max_time)
+    rule = StopRule(
+        resolved.tolerance,
+        resolved.window,
+        0.0 if resolved.genx_defaults else resolved.min_spread,
+        resolved.max_evaluations,
+        resolved.max_time,
+    )
     monitor = FitMonitor(optimizer, rule, progress, stop_event)
     optimizer.set_callbacks(monitor)
     optimizer.stop = False
@@ -248,7 +253,9 @@ def restore_file_settings(optimizer: Any, saved: Any, resolved: ResolvedSettings
     optimizer.opt.km = resolved.km
     optimizer.opt.kr = resolved.kr
     optimizer.set_create_trial(resolved.strategy)
-    file_population = int(saved.pop_mult * len(optimizer.par_min)) if saved.use_pop_mult else int(saved.pop_size)
+    file_population = (
+        int(saved.pop_mult * len(optimizer.par_min)) if saved.use_pop_mult else int(saved.pop_size)
+    )
     if file_population != resolved.population:
         optimizer.opt.use_pop_mult = False
         optimizer.opt.pop_size = resolved.population
@@ -259,7 +266,9 @@ def dataset_curves(model: GenxModel) -> list[DatasetCurve]:
     curves = []
     for d in model.model.data:
         simulated = getattr(d, "y_sim", None)
-        y_sim = np.asarray(simulated if simulated is not None and len(simulated) else np.full(len(d.x), np.nan))
+        y_sim = np.asarray(
+            simulated if simulated is not None and len(simulated) else np.full(len(d.x), np.nan)
+        )
         curves.append(
             DatasetCurve(
                 name=str(d.name),

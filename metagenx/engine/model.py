@@ -113,7 +113,7 @@ class GenxModel:
     @property
     def datasets(self) -> list[DatasetInfo]:
         return [
-            DatasetInfo(index=i, name=str(d.name), points=int(len(d.x)), use=bool(d.use))
+            DatasetInfo(index=i, name=str(d.name), points=len(d.x), use=bool(d.use))
             for i, d in enumerate(self.model.data)
         ]
 
@@ -162,11 +162,16 @@ class GenxModel:
         try:
             self.model.simulate(compile=recompile)
         except errors.ModelError as exc:
-            raise script_error("the model's Sim() function failed", exc, self.script) from None
+            context = (
+                "the model script failed to run" if exc.where == 0 else "the model's Sim() function failed"
+            )
+            raise script_error(context, exc, self.script) from None
         except errors.ParameterError as exc:
             raise ModelContentError(f"parameter grid: {parameter_error_message(exc)}") from None
         except errors.FomError as exc:
-            raise ModelScriptError(f"the figure of merit could not be computed: {last_line(str(exc))}") from None
+            raise ModelScriptError(
+                f"the figure of merit could not be computed: {last_line(str(exc))}"
+            ) from None
         return float(self.model.fom)
 
     def check_fittable(self, use_boundaries: bool = True) -> None:
@@ -181,7 +186,8 @@ class GenxModel:
                 raise ModelContentError(f"parameter {p.name}: min {p.min:g} is larger than max {p.max:g}")
             if use_boundaries and not p.min <= p.value <= p.max:
                 raise ModelContentError(
-                    f"parameter {p.name}: start value {p.value:g} lies outside its bounds [{p.min:g}, {p.max:g}]"
+                    f"parameter {p.name}: start value {p.value:g} lies outside its bounds"
+                    f" [{p.min:g}, {p.max:g}]"
                 )
         used = [d for d in self.datasets if d.use]
         if not used:
@@ -213,7 +219,9 @@ def load_hgx(controller: Any, file: Path) -> None:
         with h5py.File(file, "r") as handle:
             missing = [g for g in ("current", "current/data", "current/parameters") if g not in handle]
     except OSError as exc:
-        raise ModelFileError(f"{file.name} is not a readable HDF5 file (truncated or corrupt?): {exc}") from exc
+        raise ModelFileError(
+            f"{file.name} is not a readable HDF5 file (truncated or corrupt?): {exc}"
+        ) from exc
     if missing:
         raise ModelFileError(f"{file.name} is HDF5 but not a GenX model: it lacks the group {missing[0]!r}")
     try:

@@ -31,10 +31,9 @@ def genx() -> GenxModules:
     os.environ.setdefault("MPLBACKEND", "Agg")
     # GenX logs every generation at INFO level through the root logger.
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
-    from genx import diffev, model_control, version
-    from genx.core import config as genx_config
+    from genx import diffev, fom_funcs, model_control, version
     from genx import exceptions as genx_exceptions
-    from genx import fom_funcs
+    from genx.core import config as genx_config
 
     return GenxModules(diffev, model_control, version, genx_config, genx_exceptions, fom_funcs)
 

@@ -13,7 +13,14 @@ from typing import Any
 
 from metagenx.errors import SettingsError
 
-STRATEGIES = ("best_1_bin", "rand_1_bin", "best_either_or", "rand_either_or", "jade_best", "simplex_best_1_bin")
+STRATEGIES = (
+    "best_1_bin",
+    "rand_1_bin",
+    "best_either_or",
+    "rand_either_or",
+    "jade_best",
+    "simplex_best_1_bin",
+)
 
 DEFAULT_TOLERANCE = 1e-4
 DEFAULT_WINDOW = 100
@@ -70,7 +77,9 @@ class FitSettings:
         check_range("min_spread", self.min_spread, 0.0, 1.0)
         check_range("seed", self.seed, 0, 2**32 - 1)
         if self.strategy is not None and self.strategy not in STRATEGIES:
-            raise SettingsError(f"unknown DE strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+            raise SettingsError(
+                f"unknown DE strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}"
+            )
 
     def replace(self, **changes: Any) -> FitSettings:
         """A copy with ``changes`` applied (and validated)."""
@@ -85,7 +94,9 @@ class FitSettings:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise SettingsError(f"unknown fit setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise SettingsError(
+                f"unknown fit setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
         return cls(**values)
 
 
@@ -134,5 +145,7 @@ def check_range(
     too_low = low is not None and (value <= low if open_low else value < low)
     too_high = high is not None and value > high
     if too_low or too_high:
-        bounds = f"{'(' if open_low else '['}{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
+        lower = "-inf" if low is None else low
+        upper = "inf" if high is None else high
+        bounds = f"{'(' if open_low else '['}{lower}, {upper}]"
         raise SettingsError(f"setting {name}={value} is outside the allowed range {bounds}")

@@ -1,0 +1,123 @@
+"""``metagenx fit``: fit one model file with a live progress line, then show and write the results."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress as RichProgress
+from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from metagenx.cli.app import app
+from metagenx.cli.options import with_fit_settings
+from metagenx.cli.tables import parameter_table
+from metagenx.engine.fit import Progress, ProgressCallback, run_fit
+from metagenx.engine.model import GenxModel
+from metagenx.engine.result import FitResult
+from metagenx.engine.settings import FitSettings
+from metagenx.errors import OutputError
+
+
+@app.command("fit")
+@with_fit_settings
+def fit_command(
+    model: Annotated[Path, typer.Argument(help="GenX model file (.hgx or .gx, GenX 2 or 3).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Fitted model file to write (default: ./<name>_fit/<name>.hgx)."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON instead of tables.")
+    ] = False,
+    *,
+    settings: FitSettings,
+) -> None:
+    """Fit a GenX model headless and write the fitted .hgx, result.json, parameters.csv, fit.png, fom.png.
+
+    Stops on convergence by default (see --tol, --window, --min-spread); Ctrl-C stops
+    the fit after the current generation and still writes the best result so far.
+    Runs the model's script unsandboxed in this process: use it on your own files.
+    """
+    console = Console(stderr=as_json)
+    target = out if out is not None else Path.cwd() / f"{model.stem}_fit" / f"{model.stem}.hgx"
+    if target.suffix.lower() not in (".hgx", ".gx"):
+        raise OutputError(f"--out {target} must end in .hgx or .gx")
+    loaded = GenxModel.load(model)
+    for note in loaded.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    stop = threading.Event()
+    with stop_on_signals(stop, console), live_progress(console, model.name) as report:
+        result = run_fit(loaded, settings, progress=report, stop_event=stop)
+    from metagenx.outputs import write_outputs  # matplotlib: imported only when needed
+
+    files = write_outputs(loaded, result, target)
+    if as_json:
+        summary = result.to_dict()
+        summary.pop("datasets")
+        summary["outputs"] = {name: str(path) for name, path in files.as_dict().items()}
+        typer.echo(json.dumps(summary, indent=2, default=str))
+        return
+    show_summary(console, result)
+    console.print(
+        f"wrote {files.model} and result.json, parameters.csv, fit.png, fom.png in {files.model.parent}"
+    )
+
+
+def show_summary(console: Console, result: FitResult) -> None:
+    console.print(parameter_table(result))
+    console.print(
+        f"FOM ({result.fom_name}) {result.fom_start:.6g} → [bold]{result.fom:.6g}[/] after "
+        f"{result.generations} generations, {result.evaluations} evaluations, {result.wall_time:.1f} s "
+        f"(seed {result.seed}); stopped: {result.stop_reason.value}",
+        highlight=False,
+    )
+
+
+@contextmanager
+def live_progress(console: Console, label: str) -> Iterator[ProgressCallback]:
+    """A progress line showing generation, best FOM and evaluations per second; yields the callback."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with RichProgress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(f"{label}: starting", total=None)
+        last = [0.0]
+
+        def report(p: Progress) -> None:
+            now = time.monotonic()
+            if now - last[0] < 0.1 and p.generation > 0:
+                return
+            last[0] = now
+            rate = p.evaluations / p.elapsed if p.elapsed > 0 else 0.0
+            bar.update(
+                task,
+                description=f"{label}: generation {p.generation}  best FOM {p.best_fom:.6g}"
+                f"  {rate:,.0f} evals/s",
+            )
+
+        yield report
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event, console: Console) -> Iterator[None]:
+    """While inside, SIGINT/SIGTERM ask the fit to stop; a second SIGINT interrupts at once."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+        console.print("stopping after this generation (Ctrl-C again to abort)…")
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,0 +1,119 @@
+"""Fit-setting options shared by every command that runs fits (``fit``, ``batch``, ``study run``...).
+
+:func:`with_fit_settings` adds the options to a command and hands the command one
+:class:`FitSettings` built from them, so each command lists them once and the
+help text stays the same everywhere.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from metagenx.engine.settings import (
+    DEFAULT_MIN_SPREAD,
+    DEFAULT_TOLERANCE,
+    DEFAULT_WINDOW,
+    STRATEGIES,
+    FitSettings,
+)
+
+PANEL = "Fit settings (default: the model file's own)"
+
+Seed = Annotated[
+    int | None,
+    typer.Option("--seed", help="RNG seed; the same seed gives the same fit.", rich_help_panel=PANEL),
+]
+MaxTime = Annotated[
+    float | None, typer.Option("--max-time", help="Wall-time budget per fit, s.", rich_help_panel=PANEL)
+]
+MaxGenerations = Annotated[
+    int | None,
+    typer.Option(
+        "--max-generations",
+        help="Generation cap (default: GenX's budget from the file).",
+        rich_help_panel=PANEL,
+    ),
+]
+MaxEvaluations = Annotated[
+    int | None, typer.Option("--max-evals", help="Cap on FOM evaluations.", rich_help_panel=PANEL)
+]
+Population = Annotated[int | None, typer.Option("--pop", help="Population size.", rich_help_panel=PANEL)]
+Km = Annotated[float | None, typer.Option("--km", help="DE mutation constant, 0–1.", rich_help_panel=PANEL)]
+Kr = Annotated[float | None, typer.Option("--kr", help="DE crossover constant, 0–1.", rich_help_panel=PANEL)]
+Strategy = Annotated[
+    str | None,
+    typer.Option("--strategy", help=f"DE strategy: {', '.join(STRATEGIES)}.", rich_help_panel=PANEL),
+]
+Tolerance = Annotated[
+    float,
+    typer.Option(
+        "--tol",
+        help="Convergence: stop when the best FOM improves by less than this fraction"
+        " over --window generations (0: off).",
+        rich_help_panel=PANEL,
+    ),
+]
+Window = Annotated[
+    int, typer.Option("--window", help="Convergence window, generations.", rich_help_panel=PANEL)
+]
+MinSpread = Annotated[
+    float,
+    typer.Option(
+        "--min-spread",
+        help="Convergence: stop when every parameter's population spread is below this"
+        " fraction of its range (0: off).",
+        rich_help_panel=PANEL,
+    ),
+]
+GenxDefaults = Annotated[
+    bool,
+    typer.Option(
+        "--genx-defaults",
+        help="Run exactly GenX's own settings and stopping rule (fixed generation budget).",
+        rich_help_panel=PANEL,
+    ),
+]
+ErrorBars = Annotated[
+    bool, typer.Option("--error-bars", help="Compute GenX's error bars after the fit.", rich_help_panel=PANEL)
+]
+
+SETTING_PARAMETERS = [
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+    for name, annotation, default in (
+        ("seed", Seed, None),
+        ("max_time", MaxTime, None),
+        ("max_generations", MaxGenerations, None),
+        ("max_evaluations", MaxEvaluations, None),
+        ("population", Population, None),
+        ("km", Km, None),
+        ("kr", Kr, None),
+        ("strategy", Strategy, None),
+        ("tolerance", Tolerance, DEFAULT_TOLERANCE),
+        ("window", Window, DEFAULT_WINDOW),
+        ("min_spread", MinSpread, DEFAULT_MIN_SPREAD),
+        ("genx_defaults", GenxDefaults, False),
+        ("error_bars", ErrorBars, False),
+    )
+]
+SETTING_NAMES = [p.name for p in SETTING_PARAMETERS]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def with_fit_settings(command: F) -> F:
+    """Give ``command`` the fit-setting options; it receives them as ``settings: FitSettings``."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for name, p in signature.parameters.items() if name != "settings"]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in SETTING_NAMES if name in kwargs}
+        return command(*args, settings=FitSettings(**values), **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=own + SETTING_PARAMETERS)  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
