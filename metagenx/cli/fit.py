@@ -63,7 +63,7 @@ def fit_command(
     if as_json:
         summary = result.to_dict()
         summary.pop("datasets")
-        summary["outputs"] = {name: str(path) for name, path in files.as_dict().items()}
+        summary["outputs"] = {name: str(path) for name, path in vars(files).items()}
         typer.echo(json.dumps(summary, indent=2, default=str))
         return
     show_summary(console, result)

@@ -1,0 +1,5 @@
+"""``python -m metagenx`` runs the CLI."""
+
+from metagenx.cli import main
+
+main()

@@ -1,0 +1,48 @@
+"""From a stored job to the task a runner executes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from metagenx.runner.protocol import DataAssignment, FitTask, ParameterOverride
+from metagenx.store import Job
+
+UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
+
+
+def job_label(job: Job) -> str:
+    return str(job.overrides.get("label") or f"job-{job.id}")
+
+
+def job_directory(study_directory: Path, job: Job) -> Path:
+    """Where a job's outputs go: ``<study>/jobs/<number>-<label>/`` (file-system safe)."""
+    label = UNSAFE.sub("_", job_label(job)).strip("_")[:80] or "fit"
+    return study_directory / "jobs" / f"{job.id:05d}-{label}"
+
+
+def task_for(session: Session, job: Job, study_directory: Path) -> FitTask:
+    """The runner task for ``job``: its files, changes, settings, and start values from its predecessor."""
+    model = Path(job.model_path)
+    data_options = job.overrides.get("data", [])
+    data = [
+        DataAssignment(path=path, **options)
+        for path, options in zip(job.data_paths, data_options, strict=True)
+    ]
+    overrides = [ParameterOverride(**o) for o in job.overrides.get("parameters", [])]
+    start_values: dict[str, float] = {}
+    if job.depends_on_job_id is not None:
+        previous = session.get(Job, job.depends_on_job_id)
+        if previous is not None and previous.result is not None:
+            start_values = {p["name"]: float(p["value"]) for p in previous.result["parameters"]}
+    return FitTask(
+        job_id=job.id,
+        model_path=str(model),
+        settings=dict(job.settings),
+        output=str(job_directory(study_directory, job) / f"{model.stem}.hgx"),
+        data=data,
+        overrides=overrides,
+        start_values=start_values,
+    )

@@ -1,0 +1,54 @@
+"""The executor interface: hand over fit tasks, get every runner message back as an event."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from typing import Any
+
+from metagenx.runner.protocol import FitTask
+
+ExecutorEvent = dict[str, Any]
+"""A runner message (``started``, ``progress``, ``result``, ``error``) or ``crashed``:
+``{"type": "crashed", "job_id": N, "reason": "runner process was killed by SIGKILL ..."}``.
+Every submitted task ends with exactly one ``result``, ``error``, ``crashed`` or ``dropped`` event
+(``dropped``: never started, because it was killed while queued or the executor shut down)."""
+
+EventSink = Callable[[ExecutorEvent], None]
+
+
+class Executor(abc.ABC):
+    """Runs fit tasks somewhere; events are delivered to the sink given at :meth:`start`.
+
+    Events may arrive from other threads; the sink must be thread-safe (a queue).
+    """
+
+    @abc.abstractmethod
+    def start(self, sink: EventSink) -> None:
+        """Start workers; from now on events go to ``sink``."""
+
+    @abc.abstractmethod
+    def submit(self, task: FitTask, group: str) -> None:
+        """Queue ``task``. ``group`` (e.g. ``"owner/study"``) decides which warm runners may take it."""
+
+    @abc.abstractmethod
+    def stop(self, job_id: int) -> None:
+        """Ask the fit of ``job_id`` to stop after its current generation (its best result comes back)."""
+
+    @abc.abstractmethod
+    def kill(self, job_id: int) -> None:
+        """End ``job_id`` now: queued, it is dropped; running, its runner is killed (a ``crashed`` event)."""
+
+    @property
+    @abc.abstractmethod
+    def capacity(self) -> int:
+        """Number of fits that can run at once."""
+
+    @property
+    @abc.abstractmethod
+    def in_flight(self) -> int:
+        """Submitted tasks not yet ended (queued or running)."""
+
+    @abc.abstractmethod
+    def shutdown(self, *, stop_running: bool = True, timeout: float = 30.0) -> None:
+        """Stop workers. With ``stop_running``, running fits are asked to stop and their results kept."""

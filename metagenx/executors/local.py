@@ -1,0 +1,147 @@
+"""The ``local`` executor: a pool of warm runner processes on this machine, one fit each at a time."""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from dataclasses import dataclass
+
+from metagenx.executors.base import EventSink, Executor
+from metagenx.runner.process import RunnerDied, RunnerProcess
+from metagenx.runner.protocol import FitTask
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Slot:
+    """One worker thread and its warm runner; ``group`` is what the runner last ran."""
+
+    index: int
+    runner: RunnerProcess | None = None
+    group: str | None = None
+    job_id: int | None = None
+
+
+class LocalExecutor(Executor):
+    """``workers`` slots (default: number of cores); each supervises one runner child process.
+
+    A runner is reused for the next task of the same group (owner and study), so a sweep
+    pays GenX's start-up once per slot; a task of another group gets a fresh runner. A
+    runner that dies is reported as ``crashed`` for its task and replaced for the next.
+    """
+
+    def __init__(
+        self, workers: int | None = None, runner_factory: type[RunnerProcess] = RunnerProcess
+    ) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.runner_factory = runner_factory
+        self.tasks: queue.Queue[tuple[FitTask, str] | None] = queue.Queue()
+        self.slots = [Slot(i) for i in range(self.workers)]
+        self.threads: list[threading.Thread] = []
+        self.sink: EventSink | None = None
+        self.lock = threading.Lock()
+        self.pending: set[int] = set()
+        self.cancelled: set[int] = set()
+        self.closing = threading.Event()
+
+    @property
+    def capacity(self) -> int:
+        return self.workers
+
+    @property
+    def in_flight(self) -> int:
+        with self.lock:
+            return len(self.pending)
+
+    def start(self, sink: EventSink) -> None:
+        self.sink = sink
+        for slot in self.slots:
+            thread = threading.Thread(
+                target=self.work, args=(slot,), name=f"metagenx-slot-{slot.index}", daemon=True
+            )
+            thread.start()
+            self.threads.append(thread)
+
+    def submit(self, task: FitTask, group: str) -> None:
+        with self.lock:
+            self.pending.add(task.job_id)
+        self.tasks.put((task, group))
+
+    def stop(self, job_id: int) -> None:
+        for slot in self.slots:
+            if slot.job_id == job_id and slot.runner is not None:
+                slot.runner.request_stop()
+
+    def kill(self, job_id: int) -> None:
+        with self.lock:
+            self.cancelled.add(job_id)
+        for slot in self.slots:
+            if slot.job_id == job_id and slot.runner is not None:
+                slot.runner.kill()
+
+    def shutdown(self, *, stop_running: bool = True, timeout: float = 30.0) -> None:
+        self.closing.set()
+        if stop_running:
+            for slot in self.slots:
+                if slot.runner is not None and slot.job_id is not None:
+                    slot.runner.request_stop()
+        for _ in self.threads:
+            self.tasks.put(None)
+        for thread in self.threads:
+            thread.join(timeout)
+        for slot in self.slots:
+            if slot.runner is not None:
+                slot.runner.close()
+                slot.runner = None
+
+    # -- the slot threads --------------------------------------------------------------------
+    def emit(self, event: dict[str, object]) -> None:
+        assert self.sink is not None
+        self.sink(event)
+
+    def work(self, slot: Slot) -> None:
+        while (item := self.tasks.get()) is not None:
+            task, group = item
+            with self.lock:
+                dropped = task.job_id in self.cancelled
+            if dropped or self.closing.is_set():
+                self.end(task.job_id, {"type": "dropped", "job_id": task.job_id, "reason": "not started"})
+                continue
+            self.run_one(slot, task, group)
+
+    def run_one(self, slot: Slot, task: FitTask, group: str) -> None:
+        """Run ``task`` on the slot's warm runner (a fresh one for a new group or after a death)."""
+        if slot.runner is not None and (slot.group != group or not slot.runner.alive()):
+            slot.runner.close()
+            slot.runner = None
+        slot.job_id = task.job_id
+        try:
+            if slot.runner is None:
+                slot.runner = self.runner_factory()
+                slot.group = group
+            outcome = slot.runner.run(task, on_event=self.forward)
+            self.end(task.job_id, outcome.message)
+        except (RunnerDied, OSError) as exc:
+            reason = exc.reason if isinstance(exc, RunnerDied) else f"runner process failed: {exc}"
+            log.warning("job %s: %s", task.job_id, reason)
+            if slot.runner is not None:
+                slot.runner.close()
+            slot.runner = None
+            self.end(task.job_id, {"type": "crashed", "job_id": task.job_id, "reason": reason})
+        finally:
+            slot.job_id = None
+
+    def forward(self, message: dict[str, object]) -> None:
+        if message.get("type") in ("result", "error"):
+            return  # sent by end(), after bookkeeping, so in_flight is exact when it arrives
+        self.emit(message)
+
+    def end(self, job_id: int, event: dict[str, object]) -> None:
+        """Close the books on ``job_id``, then send its one final event."""
+        with self.lock:
+            self.pending.discard(job_id)
+            self.cancelled.discard(job_id)
+        self.emit(event)

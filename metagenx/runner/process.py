@@ -1,0 +1,178 @@
+"""The parent side of a runner: start the child, hand it tasks, follow its messages, survive its death."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from metagenx.engine.runtime import THREAD_VARIABLES
+from metagenx.runner.protocol import FitTask, decode, encode
+
+EventHandler = Callable[[dict[str, Any]], None]
+
+STDERR_TAIL = 4000
+"""Characters of the child's stderr kept for the reason of a crash."""
+
+
+class RunnerDied(Exception):
+    """The runner process ended while a task was running (killed, crashed, or exited)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a task ended: the ``result`` or ``error`` message from the child."""
+
+    message: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.message["type"] == "result"
+
+
+def runner_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment of a runner child: this one, threads pinned to 1, Agg plots, unbuffered."""
+    env = dict(os.environ)
+    for name in THREAD_VARIABLES:
+        env[name] = "1"
+    env["MPLBACKEND"] = "Agg"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def death_reason(returncode: int, stderr_tail: str) -> str:
+    """A human reason for a runner's exit status (negative: killed by that signal)."""
+    if returncode < 0:
+        sig = -returncode
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
+        hint = {
+            "SIGKILL": " (killed: out of memory, a limit, or by hand)",
+            "SIGSEGV": " (crashed: segmentation fault)",
+            "SIGXCPU": " (CPU time limit reached)",
+            "SIGXFSZ": " (file size limit reached)",
+        }.get(name, "")
+        reason = f"runner process was killed by {name}{hint}"
+    else:
+        reason = f"runner process exited with status {returncode}"
+    last = [line for line in stderr_tail.strip().splitlines() if line.strip()]
+    return f"{reason}; its last words: {last[-1].strip()}" if last else reason
+
+
+class RunnerProcess:
+    """One warm runner child. Not thread-safe: one supervisor thread drives it.
+
+    ``command`` replaces ``[python, -m, metagenx.runner.child]`` (e.g. wrapped in a
+    sandbox); ``env`` is the child's full environment.
+    """
+
+    def __init__(self, command: Sequence[str] | None = None, env: dict[str, str] | None = None) -> None:
+        self.command = list(command or [sys.executable, "-m", "metagenx.runner.child"])
+        self.stderr: IO[bytes] = tempfile.TemporaryFile(prefix="metagenx-runner-")
+        self.process = subprocess.Popen(
+            self.command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env=env if env is not None else runner_environment(),
+            start_new_session=True,
+        )
+        self.lock = threading.Lock()
+        self.ready: dict[str, Any] | None = None
+        self.tasks_run = 0
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def wait_ready(self) -> dict[str, Any]:
+        """Block until the child has imported GenX; raise :class:`RunnerDied` if it died first."""
+        if self.ready is None:
+            message = self.read_message()
+            if message["type"] != "ready":
+                raise RunnerDied(f"runner sent {message['type']!r} before 'ready'")
+            self.ready = message
+        return self.ready
+
+    def run(self, task: FitTask, on_event: EventHandler | None = None) -> Outcome:
+        """Run ``task`` to its end, passing every message to ``on_event``; raise :class:`RunnerDied`."""
+        self.wait_ready()
+        self.write(task.to_message())
+        self.tasks_run += 1
+        while True:
+            message = self.read_message()
+            if on_event is not None:
+                on_event(message)
+            if message["type"] in ("result", "error") and message.get("job_id") == task.job_id:
+                return Outcome(message)
+
+    def request_stop(self) -> None:
+        """Ask the current fit to stop after its generation; its best result still comes back."""
+        try:
+            self.write({"type": "stop"})
+        except OSError:
+            pass
+
+    def write(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        with self.lock:
+            self.process.stdin.write(encode(message))
+            self.process.stdin.flush()
+
+    def read_message(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            returncode = self.process.wait()
+            raise RunnerDied(death_reason(returncode, self.stderr_tail()))
+        return decode(line)
+
+    def stderr_tail(self) -> str:
+        try:
+            self.stderr.seek(0, os.SEEK_END)
+            size = self.stderr.tell()
+            self.stderr.seek(max(0, size - STDERR_TAIL))
+            return self.stderr.read().decode("utf-8", "replace")
+        except (OSError, ValueError):
+            return ""
+
+    def kill(self) -> None:
+        """Kill the child and everything it started (its own session)."""
+        if self.alive():
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Ask the child to exit, and kill it if it does not within ``timeout`` s."""
+        if self.alive():
+            try:
+                self.write({"type": "exit"})
+                self.process.wait(timeout=timeout)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+        self.close_pipes()
+
+    def close_pipes(self) -> None:
+        for stream in (self.process.stdin, self.process.stdout, self.stderr):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
