@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -37,7 +38,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.message["type"] == "result"
+        return bool(self.message["type"] == "result")
 
 
 def runner_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -78,7 +79,7 @@ class RunnerProcess:
 
     def __init__(self, command: Sequence[str] | None = None, env: dict[str, str] | None = None) -> None:
         self.command = list(command or [sys.executable, "-m", "metagenx.runner.child"])
-        self.stderr: IO[bytes] = tempfile.TemporaryFile(prefix="metagenx-runner-")
+        self.stderr: IO[bytes] = tempfile.TemporaryFile(prefix="metagenx-runner-")  # noqa: SIM115 (lives with the runner)
         self.process = subprocess.Popen(
             self.command,
             stdin=subprocess.PIPE,
@@ -121,10 +122,8 @@ class RunnerProcess:
 
     def request_stop(self) -> None:
         """Ask the current fit to stop after its generation; its best result still comes back."""
-        try:
+        with contextlib.suppress(OSError):
             self.write({"type": "stop"})
-        except OSError:
-            pass
 
     def write(self, message: dict[str, Any]) -> None:
         assert self.process.stdin is not None
@@ -152,10 +151,8 @@ class RunnerProcess:
     def kill(self) -> None:
         """Kill the child and everything it started (its own session)."""
         if self.alive():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.process.wait()
 
     def close(self, timeout: float = 5.0) -> None:
