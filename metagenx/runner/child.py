@@ -62,18 +62,35 @@ def run_task(task: FitTask, channel: Channel, stop: threading.Event) -> None:
             }
         )
 
+    started = time.perf_counter()
     try:
         model = GenxModel.load(task.model_path)
         prepare_model(model, task)
+        loaded = time.perf_counter()
         result = run_fit(model, FitSettings.from_dict(task.settings), progress=progress, stop_event=stop)
+        fitted = time.perf_counter()
         artifacts: dict[str, str] = {}
         if task.output is not None:
             from metagenx.outputs import write_outputs
 
             files = write_outputs(model, result, Path(task.output))
             artifacts = {name: str(path) for name, path in vars(files).items()}
+        done = time.perf_counter()
+        # Seconds spent on: the model and its data, the fit, the output files, the whole task.
+        timings = {
+            "load": loaded - started,
+            "fit": fitted - loaded,
+            "outputs": done - fitted,
+            "task": done - started,
+        }
         channel.send(
-            {"type": "result", "job_id": task.job_id, "result": result.to_dict(), "artifacts": artifacts}
+            {
+                "type": "result",
+                "job_id": task.job_id,
+                "result": result.to_dict(),
+                "artifacts": artifacts,
+                "timings": timings,
+            }
         )
     except MetagenxError as exc:
         channel.send(
