@@ -1,0 +1,106 @@
+"""Every output file of one fit, written beside the fitted model, all at once or not at all.
+
+:func:`write_outputs` writes the fitted model and, in the same folder,
+``result.json``, ``parameters.csv``, ``fit.png`` and ``fom.png``. Each file is written
+to a hidden temporary twin first and renamed over the old file only when all five were
+written, so a failure (full disk, permission denied, a plotting error) raises
+:class:`~metagenx.errors.OutputError` and leaves any previous result files intact.
+``result.json`` is renamed last: when it is new, the others are too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from metagenx.engine.model import GenxModel
+from metagenx.engine.result import FitResult
+from metagenx.errors import OutputError
+from metagenx.outputs.files import Staging, reason
+from metagenx.outputs.plots import fit_figure, fom_figure, png_bytes
+from metagenx.outputs.tables import parameters_csv
+
+__all__ = ["FIT_PNG", "FOM_PNG", "PARAMETERS_CSV", "RESULT_JSON", "OutputFiles", "write_outputs"]
+
+RESULT_JSON = "result.json"
+PARAMETERS_CSV = "parameters.csv"
+FIT_PNG = "fit.png"
+FOM_PNG = "fom.png"
+MODEL_SUFFIXES = (".hgx", ".gx")
+
+
+@dataclass(frozen=True)
+class OutputFiles:
+    """Paths of the files one fit wrote (all in one folder)."""
+
+    model: Path
+    result_json: Path
+    parameters_csv: Path
+    fit_png: Path
+    fom_png: Path
+
+    @property
+    def all(self) -> tuple[Path, ...]:
+        """Every path, model first."""
+        return (self.model, self.result_json, self.parameters_csv, self.fit_png, self.fom_png)
+
+    @classmethod
+    def beside(cls, model_out: Path) -> OutputFiles:
+        """The output paths that go with a fitted model written at ``model_out``."""
+        folder = model_out.parent
+        return cls(
+            model=model_out,
+            result_json=folder / RESULT_JSON,
+            parameters_csv=folder / PARAMETERS_CSV,
+            fit_png=folder / FIT_PNG,
+            fom_png=folder / FOM_PNG,
+        )
+
+
+def check_model_path(model_out: Path) -> None:
+    """Raise :class:`OutputError` unless ``model_out`` can name a GenX model file; create its folder."""
+    if model_out.is_dir():
+        raise OutputError(f"output path {model_out} is a directory; give a file name ending in .hgx or .gx")
+    if model_out.suffix.lower() not in MODEL_SUFFIXES:
+        raise OutputError(f"output model {model_out} must end in .hgx (HDF5) or .gx (zip)")
+    folder = model_out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        why = f"{blocker} is a file" if blocker is not None else reason(exc)
+        raise OutputError(f"cannot create output directory {folder}: {why}") from exc
+
+
+def write_outputs(model: GenxModel, result: FitResult, model_out: Path) -> OutputFiles:
+    """Write the fitted ``model`` at ``model_out`` and ``result``'s files beside it.
+
+    ``model`` must already hold the fitted values (as :func:`metagenx.engine.fit.run_fit`
+    leaves it). The model is saved as ``.hgx`` or, when ``model_out`` ends in ``.gx``,
+    as ``.gx``. Missing folders are created; existing files of the same names are
+    replaced. Raises :class:`OutputError` (one line: path and reason) if any file cannot
+    be written; then no file was replaced (unless a rename itself fails part-way, which
+    needs no disk space and is rare).
+    """
+    paths = OutputFiles.beside(Path(model_out))
+    check_model_path(paths.model)
+    # GenX remembers the last file it saved to: point it at the real file afterwards, not at
+    # the temporary one (and after a failure, back at what it was).
+    genx_model = model.model
+    previous_filename = genx_model.filename
+    try:
+        # Written, then renamed, in this order. The model comes after the plain files: an
+        # HDF5 write failing part-way can leave h5py in a state that crashes the process at
+        # exit, so a full disk had better show on a plain file first. result.json goes last.
+        with Staging() as staging:
+            staging.add_bytes(paths.parameters_csv, lambda: parameters_csv(result).encode("utf-8"))
+            staging.add_bytes(paths.fit_png, lambda: png_bytes(fit_figure(result)))
+            staging.add_bytes(paths.fom_png, lambda: png_bytes(fom_figure(result)))
+            staging.add(paths.model, model.save)
+            staging.add_bytes(paths.result_json, lambda: (result.to_json() + "\n").encode("utf-8"))
+    except BaseException:
+        genx_model.filename = previous_filename
+        raise
+    genx_model.filename = os.path.abspath(paths.model)
+    return paths

@@ -1,0 +1,283 @@
+"""Figures of one fit, drawn from a :class:`FitResult` alone (pure: no file access).
+
+Only matplotlib's object API is used (``Figure`` + ``FigureCanvasAgg``), never
+``pyplot``: no global figure registry, no GUI backend, so drawing is safe in worker
+processes and, figure by figure, in threads. Every function accepts results that came
+back through JSON: ``None`` and non-finite numbers in any list are skipped, never fatal.
+Names (model, data sets) are drawn literally, never parsed as TeX math.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullLocator
+
+from metagenx.engine.result import DatasetCurve, FitResult
+
+DPI = 100
+"""Pixels per inch of the PNGs."""
+PANEL_WIDTH = 6.4
+PANEL_HEIGHT = 3.6
+"""Size of one data-set panel in inches (one column); 3/4 of it when panels go in a grid."""
+TITLE_LINE = 0.3
+"""Height of one line of a figure title, in inches."""
+MARKERS_UP_TO = 60
+"""FOM histories with at most this many generations show a marker per generation."""
+X_LABEL = "x (as in the data file, e.g. Q in Å⁻¹ or 2θ in °)"
+
+
+@dataclass(frozen=True)
+class Margins:
+    """Room around each axes for ticks, labels and its title, in inches."""
+
+    left: float = 0.85
+    right: float = 0.2
+    top: float = 0.35
+    bottom: float = 0.55
+
+
+def as_floats(values: Sequence[float | None]) -> np.ndarray:
+    """A float array of ``values`` with ``None`` as NaN."""
+    return np.array([math.nan if v is None else v for v in values], dtype=float)
+
+
+def model_name(result: FitResult) -> str:
+    """The model file's name without folder and extension, e.g. ``SuperAdam_SiO``."""
+    return Path(result.model_path).stem or "model"
+
+
+def short_number(value: float | None) -> str:
+    """``value`` with 6 significant digits, or ``n/a`` when missing or non-finite."""
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.6g}"
+
+
+def seconds(value: float | None) -> str:
+    """A duration in s with 3 significant digits, e.g. ``2.1 s``; ``n/a`` when unknown."""
+    return "n/a s" if value is None or not math.isfinite(value) else f"{value:.3g} s"
+
+
+def name_list(names: Sequence[str], limit: int = 4) -> str:
+    """``a, b, c`` — or ``a, b, c, d and 3 more`` for long lists."""
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
+
+
+def grid_figure(
+    rows: int, columns: int, panel: tuple[float, float], title_lines: int, margins: Margins
+) -> tuple[Figure, list[Any]]:
+    """A figure of ``rows`` × ``columns`` axes, each panel ``panel`` = (width, height) inches
+    including ``margins``, below room for a title of ``title_lines`` lines.
+
+    The layout is fixed arithmetic rather than matplotlib's constrained layout, which
+    costs more than the drawing itself. The figure has its own Agg canvas; no pyplot.
+    """
+    panel_width, panel_height = panel
+    header = title_lines * TITLE_LINE + 0.15
+    width, height = columns * panel_width, header + rows * panel_height
+    figure = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(figure)
+    grid = figure.add_gridspec(
+        rows,
+        columns,
+        left=margins.left / width,
+        right=1 - margins.right / width,
+        bottom=margins.bottom / height,
+        top=1 - (header + margins.top) / height,
+        wspace=(margins.left + margins.right) / (panel_width - margins.left - margins.right),
+        hspace=(margins.top + margins.bottom) / (panel_height - margins.top - margins.bottom),
+    )
+    return figure, list(grid.subplots(squeeze=False).ravel())
+
+
+def figure_title(figure: Figure, text: str) -> None:
+    """``text`` (one line per :data:`TITLE_LINE`) centred at the top of ``figure``."""
+    height = float(figure.get_figheight())
+    figure.suptitle(text, y=1 - 0.1 / height, va="top", fontsize="large", parse_math=False)
+
+
+def plain_numbers() -> FuncFormatter:
+    """Tick labels as plain numbers (``%g``); a new one per axis, as formatters bind to their axis."""
+    return FuncFormatter(lambda value, _position: f"{value:g}")
+
+
+def note(ax: Any, text: str) -> None:
+    """Write ``text`` in the middle of an axes (for panels with nothing to draw)."""
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.4")
+
+
+# -- data vs simulation -----------------------------------------------------------------
+def grid_shape(panels: int) -> tuple[int, int]:
+    """(rows, columns) for ``panels`` panels: one column up to 3, then up to 3 columns."""
+    columns = 1 if panels <= 3 else 2 if panels <= 8 else 3
+    return math.ceil(panels / columns), columns
+
+
+def log_scale_suits(y: np.ndarray) -> bool:
+    """True when most finite values of ``y`` are positive (reflectivity: almost always)."""
+    finite = np.isfinite(y)
+    positive = int(np.count_nonzero(finite & (y > 0)))
+    return positive > 0 and positive * 2 >= int(np.count_nonzero(finite))
+
+
+def draw_dataset(ax: Any, curve: DatasetCurve) -> None:
+    """Measured points with error bars and the simulated curve of one data set, log y if it suits.
+
+    Points at y ≤ 0 cannot show on a log axis; their count goes into the legend's title.
+    """
+    n = min(len(curve.x), len(curve.y))
+    x, y = as_floats(curve.x[:n]), as_floats(curve.y[:n])
+    error = as_floats(curve.error[:n]) if len(curve.error) >= n else np.zeros(n)
+    error = np.where(np.isfinite(error) & (error > 0), error, 0.0)
+    simulated = as_floats(curve.simulated[:n])
+    if len(simulated) < n:
+        simulated = np.concatenate([simulated, np.full(n - len(simulated), math.nan)])
+    if n > 1 and np.any(np.diff(x) < 0):  # unsorted x (e.g. merged data): sort so the curve is a line
+        order = np.argsort(x, kind="stable")
+        x, y, error, simulated = x[order], y[order], error[order], simulated[order]
+
+    ax.set_title(curve.name, fontsize="medium", parse_math=False)  # names may hold "$"
+    ax.set_xlabel(X_LABEL)
+    if not np.any(np.isfinite(x) & (np.isfinite(y) | np.isfinite(simulated))):
+        note(ax, "no finite points")
+        return
+    shown = y if np.any(np.isfinite(y)) else simulated
+    hidden = 0
+    low_edge = y - error
+    if log_scale_suits(shown):
+        hidden = int(np.count_nonzero(np.isfinite(y) & (y <= 0)))
+        y = np.where(y > 0, y, math.nan)
+        simulated = np.where(simulated > 0, simulated, math.nan)
+        both = np.concatenate([y, simulated])
+        low, high = float(np.nanmin(both)), float(np.nanmax(both))
+        pad = (high / low) ** 0.04 if high > low else 2.0
+        ax.set_yscale("log")
+        ax.set_ylim(low / pad, high * pad)  # error bars reaching below 0 end at the bottom edge
+        if high / low > 1e3:
+            ax.yaxis.set_minor_locator(NullLocator())  # unlabelled anyway; they cost half the drawing time
+        low_edge = np.where(low_edge > 0, low_edge, low / pad)
+        ax.set_ylabel("intensity (log scale)")
+    else:
+        ax.set_ylabel("intensity")
+    # Error bars as one NaN-separated line: one path to transform instead of one per point.
+    bars_x = np.column_stack([x, x, np.full(n, math.nan)]).ravel()
+    bars_y = np.column_stack([low_edge, y + error, np.full(n, math.nan)]).ravel()
+    ax.plot(bars_x, bars_y, "-", color="C0", linewidth=0.5, alpha=0.35)  # light: 100 % errors make a wall
+    ax.plot(x, y, "o", markersize=2.5, color="C0", label="data ± error")
+    ax.plot(x, simulated, "-", color="C1", linewidth=1.3, label="simulation")
+    title = f"{hidden} point{'s' if hidden > 1 else ''} ≤ 0 not shown" if hidden else None
+    # A fixed corner: loc="best" costs more than the whole rest of the drawing on 2000 points.
+    # Reflectivity falls to the right, so the upper right corner is the emptiest.
+    ax.legend(loc="upper right", fontsize="small", title=title, title_fontsize="small")
+
+
+def fit_figure(result: FitResult) -> Figure:
+    """Data (with error bars) vs simulation of every data set in use, one panel each.
+
+    The title names the model and the FOM; data sets not in use are named there, not drawn.
+    """
+    used = [d for d in result.datasets if d.use]
+    skipped = [d.name for d in result.datasets if not d.use]
+    rows, columns = grid_shape(max(len(used), 1))
+    scale = 1.0 if columns == 1 else 0.75
+    title = f"{model_name(result)}: FOM ({result.fom_name}) = {short_number(result.fom)}"
+    if skipped:
+        title += f"\nnot in use, not shown: {name_list(skipped)}"
+    panel = (PANEL_WIDTH * scale, PANEL_HEIGHT * scale)
+    figure, axes = grid_figure(rows, columns, panel, title.count("\n") + 1, Margins())
+    for ax, curve in zip(axes, used, strict=False):
+        draw_dataset(ax, curve)
+    if not used:
+        note(axes[0], "no data set is in use")
+    for ax in axes[max(len(used), 1) :]:
+        ax.remove()
+    figure_title(figure, title)
+    return figure
+
+
+# -- FOM history -------------------------------------------------------------------------
+Conversion = Callable[[Any], Any]
+
+
+def interpolate(x: Any, xp: np.ndarray, fp: np.ndarray) -> Any:
+    """Piecewise-linear ``fp(x)`` through increasing ``xp`` (≥ 2 points), extended linearly
+    beyond both ends (so axis margins map to sensible values)."""
+    x = np.asarray(x, dtype=float)
+    left = fp[0] + (x - xp[0]) * (fp[1] - fp[0]) / (xp[1] - xp[0])
+    right = fp[-1] + (x - xp[-1]) * (fp[-1] - fp[-2]) / (xp[-1] - xp[-2])
+    return np.where(x < xp[0], left, np.where(x > xp[-1], right, np.interp(x, xp, fp)))
+
+
+def time_axis(generations: np.ndarray, times: np.ndarray) -> tuple[Conversion, Conversion] | None:
+    """Generation ↔ seconds conversions for a secondary axis, or None if ``times`` cannot map."""
+    if len(times) < 2 or len(times) != len(generations) or not np.all(np.isfinite(times)):
+        return None
+    if not np.all(np.diff(times) > 0):
+        return None
+
+    def to_seconds(generation: Any) -> Any:
+        return interpolate(generation, generations, times)
+
+    def to_generation(seconds: Any) -> Any:
+        return interpolate(seconds, times, generations)
+
+    return to_seconds, to_generation
+
+
+def fom_figure(result: FitResult) -> Figure:
+    """Best FOM vs generation (log y when every value is positive), wall time on the top axis.
+
+    The title gives why the fit stopped, generations, evaluations and wall time (s); a dashed
+    line marks the FOM of the start values.
+    """
+    figure, (ax,) = grid_figure(1, 1, (PANEL_WIDTH, 4.4), 2, Margins(top=0.6))
+    history = as_floats(result.fom_history)
+    generations = np.arange(len(history), dtype=float)
+    finite = history[np.isfinite(history)]
+    ax.set_xlabel("generation")
+    ax.set_ylabel(f"best FOM ({result.fom_name})", parse_math=False)
+    if len(finite):
+        marker = "o" if len(history) <= MARKERS_UP_TO else None
+        ax.plot(generations, history, "-", marker=marker, markersize=3, color="C0", label="best FOM")
+        start = result.fom_start
+        if start is not None and math.isfinite(start) and (start > 0 or not np.all(finite > 0)):
+            ax.axhline(start, linestyle="--", color="0.5", linewidth=1, label=f"start values: {start:.6g}")
+        ax.plot([], [], " ", label=f"final: {short_number(result.fom)}")
+        if np.all(finite > 0):
+            ax.set_yscale("log")
+            if finite.max() < 10 * finite.min():  # within a decade: plain labels, not 6×10¹
+                ax.yaxis.set_major_formatter(plain_numbers())
+                ax.yaxis.set_minor_formatter(plain_numbers())
+        ax.legend(loc="upper right", fontsize="small")
+        conversions = time_axis(generations, as_floats(result.time_history))
+        if conversions is not None:
+            top = ax.secondary_xaxis("top", functions=conversions)
+            top.set_xlabel("wall time (s)")
+    else:
+        note(ax, "no generation recorded")
+    figure_title(
+        figure,
+        f"{model_name(result)}: {result.stop_reason}\n"
+        f"{result.generations} generations, {result.evaluations} evaluations, "
+        f"{seconds(result.wall_time)}",
+    )
+    return figure
+
+
+# -- rendering ---------------------------------------------------------------------------
+def png_bytes(figure: Figure) -> bytes:
+    """Render ``figure`` as PNG at :data:`DPI`, then clear it so its memory can be freed."""
+    buffer = io.BytesIO()
+    try:
+        figure.savefig(buffer, format="png", dpi=DPI)
+    finally:
+        figure.clear()
+    return buffer.getvalue()

@@ -1,0 +1,55 @@
+"""The parameter table of a fit as CSV text (pure: no file access)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from metagenx.engine.result import FitResult, ParameterResult
+
+PARAMETER_COLUMNS = (
+    "name",
+    "value",
+    "start",
+    "min",
+    "max",
+    "error_low",
+    "error_high",
+    "relative_position",
+)
+"""Header of ``parameters.csv``. ``relative_position``: 0 at ``min``, 1 at ``max``."""
+
+
+def number(value: float | None) -> str:
+    """A float as the shortest text that reads back to the same float (``repr``); ``None`` as ''.
+
+    Non-finite values are written ``nan``, ``inf``, ``-inf`` (Python's ``float()`` reads them back).
+    """
+    return "" if value is None else repr(float(value))
+
+
+def parameter_row(parameter: ParameterResult) -> list[str]:
+    """One CSV row of :data:`PARAMETER_COLUMNS` for ``parameter``."""
+    return [
+        parameter.name,
+        number(parameter.value),
+        number(parameter.start),
+        number(parameter.min),
+        number(parameter.max),
+        number(parameter.error_low),
+        number(parameter.error_high),
+        number(parameter.relative_position),
+    ]
+
+
+def parameters_csv(result: FitResult) -> str:
+    """CSV text: a header row, then one row per fitted parameter in grid order; ``\\n`` line ends.
+
+    Promises: every number reads back with ``float()`` to exactly the value in ``result``;
+    missing error bars are empty cells.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(PARAMETER_COLUMNS)
+    writer.writerows(parameter_row(p) for p in result.parameters)
+    return buffer.getvalue()
