@@ -29,6 +29,7 @@ from metagenx.store import (
     finish,
     record_event,
     record_progress,
+    release,
     requeue_running,
 )
 
@@ -171,8 +172,8 @@ class Controller:
         elif kind == "crashed":
             if job.state == JobState.RUNNING:
                 fail(session, job, str(event.get("reason")), retryable=True)
-        elif kind == "dropped" and job.state == JobState.RUNNING:
-            requeue_one(session, job)
+        elif kind == "dropped":
+            release(session, job, str(event.get("reason", "not started")))
         if kind in ("result", "error", "crashed"):
             self.last_progress_write.pop(job_id, None)
 
@@ -183,10 +184,3 @@ class Controller:
             except Exception:  # a display must never stop the controller
                 log.exception("event listener failed")
 
-
-def requeue_one(session: Any, job: Job) -> None:
-    """Put a job that never started back in the queue without charging it an attempt."""
-    job.attempts = max(job.attempts - 1, 0)
-    job.state = JobState.QUEUED
-    job.started_at, job.worker = None, None
-    session.flush()

@@ -23,6 +23,7 @@ from metagenx.store.jobs import (
     claim_next,
     fail,
     finish,
+    release,
     requeue_running,
     retry,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "open_store",
     "record_event",
     "record_progress",
+    "release",
     "requeue_running",
     "resolve_url",
     "retry",

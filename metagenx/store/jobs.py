@@ -212,6 +212,18 @@ def requeue_running(session: Session, *, worker: str | None = None) -> list[Job]
     return jobs
 
 
+def release(session: Session, job: Job | int, reason: str) -> Job:
+    """Give back a claimed job that never started (its executor dropped it): queued, attempt refunded."""
+    loaded = _get(session, job, lock=True)
+    if loaded.state != JobState.RUNNING:
+        return loaded
+    loaded.attempts = max(loaded.attempts - 1, 0)
+    loaded.started_at, loaded.worker = None, None
+    _move(session, loaded, JobState.QUEUED, reason=reason)
+    session.flush()
+    return loaded
+
+
 def result_to_store(result: FitResult, *, keep_curves: bool = False) -> dict[str, Any]:
     """``result.to_dict()``, with the data curves emptied unless ``keep_curves``."""
     stored = result.to_dict()
