@@ -23,6 +23,7 @@ from metagenx.store import (
     Store,
     Study,
     add_artifact,
+    cancel,
     claim_next,
     counts_by_state,
     fail,
@@ -51,7 +52,12 @@ Listener = Callable[[ExecutorEvent], None]
 
 
 class Controller:
-    """Runs the queued jobs of one study (or all studies) to completion on an executor."""
+    """Runs the queued jobs of one study (or all studies) on an executor and records the outcomes.
+
+    ``run`` drives everything from the calling thread. Other threads may call
+    :meth:`request_cancel` and add ``listeners`` (called on the controller's thread with
+    every executor event, after it is recorded).
+    """
 
     def __init__(self, store: Store, executor: Executor, *, worker: str | None = None) -> None:
         self.store = store
@@ -61,14 +67,26 @@ class Controller:
         self.listeners: list[Listener] = []
         self.last_progress_write: dict[int, float] = {}
         self.started = False
+        self.cancellations: queue.Queue[int] = queue.Queue()
 
     def recover(self) -> int:
         """Re-queue jobs left running by a controller that died; return how many."""
         with self.store.session() as session:
             return len(requeue_running(session))
 
-    def run(self, study_id: int | None = None, stop: threading.Event | None = None) -> RunSummary:
-        """Run until no job of the study is queued or running, or until ``stop`` is set.
+    def request_cancel(self, job_id: int) -> None:
+        """Cancel a job (thread-safe): queued, it never runs; running, its runner is killed."""
+        self.cancellations.put(job_id)
+
+    def run(
+        self,
+        study_id: int | None = None,
+        stop: threading.Event | None = None,
+        *,
+        until_idle: bool = True,
+    ) -> RunSummary:
+        """Run until no job of the study (None: of any study) is queued or running, or until
+        ``stop`` is set; with ``until_idle=False`` (a server) only ``stop`` ends it.
 
         On ``stop`` the running fits are killed and their jobs re-queued without being
         charged an attempt, so running the same command again resumes exactly.
@@ -81,9 +99,10 @@ class Controller:
             if stop is not None and stop.is_set():
                 interrupted = True
                 break
+            self.apply_cancellations()
             self.dispatch(study_id)
             self.drain(timeout=0.2)
-            if self.executor.in_flight == 0 and self.idle(study_id):
+            if until_idle and self.executor.in_flight == 0 and self.idle(study_id):
                 break
         if interrupted:
             self.executor.shutdown(stop_running=False, timeout=10.0)
@@ -98,6 +117,18 @@ class Controller:
         self.executor.shutdown(stop_running=True)
 
     # -- scheduling --------------------------------------------------------------------
+    def apply_cancellations(self) -> None:
+        while True:
+            try:
+                job_id = self.cancellations.get_nowait()
+            except queue.Empty:
+                return
+            with self.store.session() as session:
+                cancelled = cancel(session, job_id)
+            if cancelled:
+                self.executor.kill(job_id)
+                self.notify({"type": "cancelled", "job_id": job_id})
+
     def dispatch(self, study_id: int | None) -> None:
         while self.executor.in_flight < self.executor.capacity:
             with self.store.session() as session:

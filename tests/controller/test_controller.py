@@ -207,3 +207,26 @@ def test_stop_requeues_running_jobs_and_a_rerun_completes_without_duplicates(
         if job.id in done_first:
             assert job.runs == 1 and job.fom == done_first[job.id], "finished jobs are not rerun"
         assert job.attempts <= 1, "an interruption is not charged as an attempt"
+
+
+def test_cancel_a_running_job_kills_its_runner_and_the_rest_complete(
+    store: Store, superadam: Path, tmp_path: Path
+) -> None:
+    specs = seeds_study(superadam, range(1, 4))
+    specs[0] = JobSpec(label="long", model_path=str(superadam), settings={"seed": 1, "tolerance": 0.0})
+    study = submit_study(
+        store, project="p", name="cancel", kind=StudyKind.STUDY, specs=specs, directory=tmp_path
+    )
+    controller = Controller(store, LocalExecutor(workers=2))
+    long_id = next(j.id for j in jobs_of(store, study) if j.overrides["label"] == "long")
+
+    def cancel_when_running(event: dict[str, object]) -> None:
+        if event["type"] == "progress" and event["job_id"] == long_id:
+            controller.request_cancel(long_id)
+
+    controller.listeners.append(cancel_when_running)
+    summary = controller.run(study)
+    controller.close()
+    assert summary.counts["cancelled"] == 1 and summary.counts["succeeded"] == 2
+    long = next(j for j in jobs_of(store, study) if j.id == long_id)
+    assert long.state is JobState.CANCELLED and long.last_error == "cancelled on request"
