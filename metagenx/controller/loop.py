@@ -214,4 +214,3 @@ class Controller:
                 listener(event)
             except Exception:  # a display must never stop the controller
                 log.exception("event listener failed")
-

@@ -174,7 +174,7 @@ def test_a_model_error_fails_only_that_job(
 def test_stop_requeues_running_jobs_and_a_rerun_completes_without_duplicates(
     store: Store, superadam: Path, tmp_path: Path
 ) -> None:
-    specs = seeds_study(superadam, range(1, 7), generations=25)
+    specs = seeds_study(superadam, range(1, 7), generations=12)
     study = submit_study(
         store, project="p", name="stop", kind=StudyKind.STUDY, specs=specs, directory=tmp_path
     )

@@ -39,11 +39,11 @@ def genx_reference_fit(path: Path, seed: int, generations: int) -> tuple[float, 
 
 @pytest.mark.parametrize("genx_defaults", [False, True])
 def test_same_seed_and_cap_gives_genx_s_own_fom(superadam: Path, genx_defaults: bool) -> None:
-    reference_fom, reference_vec = genx_reference_fit(superadam, seed=7, generations=15)
-    result = metagenx.fit(superadam, seed=7, max_generations=15, genx_defaults=genx_defaults, tolerance=0.0)
+    reference_fom, reference_vec = genx_reference_fit(superadam, seed=7, generations=8)
+    result = metagenx.fit(superadam, seed=7, max_generations=8, genx_defaults=genx_defaults, tolerance=0.0)
     assert result.fom == reference_fom
     assert [p.value for p in result.parameters] == list(reference_vec)
-    assert result.generations == 15
+    assert result.generations == 8
     assert result.stop_reason is StopReason.MAX_GENERATIONS
 
 
