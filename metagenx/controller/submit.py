@@ -7,13 +7,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from metagenx.engine.settings import FitSettings
 from metagenx.store import JobSpec as StoredSpec
 from metagenx.store import Store, StudyKind, add_jobs, ensure_project, ensure_study, file_sha256
 from metagenx.study.spec import JobSpec
 
 
 def stored_spec(spec: JobSpec, checksums: dict[str, str]) -> StoredSpec:
-    """The store's view of a study job: file checksums, and the study details kept in ``overrides``."""
+    """The store's view of a study job: file checksums, complete settings (so equal settings give
+    equal keys however they were written), and the study details kept in ``overrides``."""
     for path in [spec.model_path, *(d.path for d in spec.data)]:
         if path not in checksums:
             checksums[path] = file_sha256(path)
@@ -21,7 +23,7 @@ def stored_spec(spec: JobSpec, checksums: dict[str, str]) -> StoredSpec:
         model_path=spec.model_path,
         model_sha256=checksums[spec.model_path],
         seed=spec.seed,
-        settings=spec.settings,
+        settings=FitSettings.from_dict(spec.settings).to_dict(),
         data_paths=[d.path for d in spec.data],
         data_sha256=[checksums[d.path] for d in spec.data],
         overrides={

@@ -1,0 +1,164 @@
+"""``metagenx study run|status|results`` and ``metagenx batch``: many fits on this machine's cores."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from metagenx.cli.app import app
+from metagenx.cli.options import with_fit_settings
+from metagenx.cli.study_display import StudyDisplay
+from metagenx.engine.settings import FitSettings
+from metagenx.study.definition import StudyDefinition, load_study, study_from_dict
+from metagenx.study.report import StudyResults, summary_tables
+
+study_app = typer.Typer(help="Run a study file (many starts, settings, parameters, data files); see results.")
+app.add_typer(study_app, name="study")
+
+Workers = Annotated[
+    int | None, typer.Option("--workers", "-w", help="Fits at once (default: number of cores).")
+]
+Database = Annotated[
+    str | None,
+    typer.Option(
+        "--db", envvar="METAGENX_DB", help="Job store URL (default: SQLite file in the study folder)."
+    ),
+]
+
+
+@contextmanager
+def interrupt_on_signals(console: Console) -> Iterator[threading.Event]:
+    """Ctrl-C / SIGTERM set the yielded event: running fits stop and are re-queued for the next run."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        console.print("interrupting: running fits are re-queued; run the same command again to resume…")
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run_and_report(
+    definition: StudyDefinition, directory: Path, settings: FitSettings, workers: int | None, db: str | None
+) -> None:
+    """Run with a live display, then print the study summary; exit 1 if any job failed, 130 if interrupted."""
+    from metagenx.study.run import run_study
+
+    console = Console()
+    with interrupt_on_signals(console) as stop, StudyDisplay(console) as display:
+        outcome = run_study(
+            definition, directory, defaults=settings, workers=workers, db=db, listener=display, stop=stop
+        )
+    print_results(console, directory, outcome.results)
+    if outcome.summary.interrupted:
+        console.print(f"interrupted; resume with the same command (results so far in {directory})")
+        raise typer.Exit(130)
+    if outcome.summary.counts.get("failed", 0):
+        raise typer.Exit(1)
+
+
+def print_results(console: Console, directory: Path, results: StudyResults) -> None:
+    for table in summary_tables(results):
+        console.print(table)
+    console.print(f"results in {directory}: results.csv, results.json, summary.json, plots, jobs/")
+
+
+@study_app.command("run")
+@with_fit_settings
+def study_run(
+    study_file: Annotated[Path, typer.Argument(help="Study definition (.toml or .json).")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", "-o", help="Study folder (default: ./<study name>).")
+    ] = None,
+    workers: Workers = None,
+    db: Database = None,
+    *,
+    settings: FitSettings,
+) -> None:
+    """Run every fit of a study; interrupted, the same command resumes it.
+
+    Fit flags are defaults for every job; the study file's own settings win.
+    """
+    definition = load_study(study_file)
+    run_and_report(definition, out_dir or Path.cwd() / definition.name, settings, workers, db)
+
+
+@app.command("batch")
+@with_fit_settings
+def batch(
+    model: Annotated[Path, typer.Argument(help="Template model file (.hgx or .gx).")],
+    data: Annotated[list[str], typer.Argument(help="Data files or glob patterns, fitted one by one.")],
+    sequential: Annotated[
+        bool, typer.Option("--sequential", help="Start each fit from the previous file's fitted values.")
+    ] = False,
+    dataset: Annotated[
+        str, typer.Option("--dataset", help="Data set of the template to load into (index or name).")
+    ] = "0",
+    order: Annotated[
+        str,
+        typer.Option(
+            "--order", help="Order: name, header:<key> (a header value) or column:<n> (a column mean)."
+        ),
+    ] = "name",
+    loader: Annotated[
+        str, typer.Option("--loader", help="GenX data loader (auto, default, orso, resolution…).")
+    ] = "auto",
+    out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", "-o", help="Output folder (default: here).")
+    ] = None,
+    workers: Workers = None,
+    db: Database = None,
+    *,
+    settings: FitSettings,
+) -> None:
+    """Fit one template to each data file (in parallel, or in order with --sequential)."""
+    values = {
+        "name": f"{model.stem}-batch",
+        "template": str(model.resolve()),
+        "data": {
+            "files": [str(Path(d).resolve()) if Path(d).exists() else d for d in data],
+            "dataset": int(dataset) if dataset.isdigit() else dataset,
+            "sequential": sequential,
+            "order": order,
+            "loader": loader,
+        },
+    }
+    definition = study_from_dict(values, Path.cwd())
+    run_and_report(definition, out_dir or Path.cwd(), settings, workers, db)
+
+
+@study_app.command("status")
+def study_status(
+    directory: Annotated[Path, typer.Argument(help="Study folder.")] = Path("."),
+    db: Database = None,
+) -> None:
+    """Jobs of a study by state, and what each running fit is doing."""
+    from metagenx.study.report import print_status
+
+    print_status(Console(), directory, db)
+
+
+@study_app.command("results")
+def study_results(
+    directory: Annotated[Path, typer.Argument(help="Study folder.")] = Path("."),
+    db: Database = None,
+) -> None:
+    """Write and show a study's results table, summary and plots (works on a copied folder too)."""
+    from metagenx.study.report import results_from_folder
+
+    print_results(Console(), directory, results_from_folder(directory, db))

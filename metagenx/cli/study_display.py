@@ -1,0 +1,111 @@
+"""Live terminal view of a running study: overall progress and one line per running fit."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from metagenx.executors.base import ExecutorEvent
+from metagenx.store import JobFilter, JobState, Store, counts_by_state, list_jobs
+
+
+@dataclass
+class RunningFit:
+    label: str
+    generation: int = 0
+    best_fom: float | None = None
+
+
+@dataclass
+class StudyDisplay:
+    """A :class:`metagenx.study.run.StudyListener` drawing with rich; use as a context manager."""
+
+    console: Console
+    labels: dict[int, str] = field(default_factory=dict)
+    running: dict[int, RunningFit] = field(default_factory=dict)
+    done: int = 0
+    failed: int = 0
+    total: int = 0
+    best: float | None = None
+    live: Live | None = None
+    last_draw: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        )
+        self.task = self.bar.add_task("fits", total=None)
+
+    def __enter__(self) -> StudyDisplay:
+        self.live = Live(self.render(), console=self.console, refresh_per_second=4, transient=False)
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.update(self.render())
+            self.live.__exit__(None, None, None)
+
+    def attach(self, store: Store, study_id: int) -> None:
+        with store.session() as session:
+            jobs = list_jobs(session, JobFilter(study_id=study_id), limit=100_000)
+            counts = counts_by_state(session, study_id)
+        self.labels = {j.id: str(j.overrides.get("label") or f"job {j.id}") for j in jobs}
+        self.total = len(jobs)
+        self.done = counts.get(JobState.SUCCEEDED, 0)
+        self.failed = counts.get(JobState.FAILED, 0) + counts.get(JobState.CANCELLED, 0)
+        foms = [j.fom for j in jobs if j.fom is not None and j.state is JobState.SUCCEEDED]
+        self.best = min(foms) if foms else None
+        self.draw(force=True)
+
+    def __call__(self, event: ExecutorEvent) -> None:
+        kind = event.get("type")
+        job_id = int(event.get("job_id", -1))
+        label = self.labels.get(job_id, f"job {job_id}")
+        if kind == "started":
+            self.running[job_id] = RunningFit(label)
+        elif kind == "progress":
+            fit = self.running.setdefault(job_id, RunningFit(label))
+            fit.generation, fit.best_fom = int(event["generation"]), float(event["best_fom"])
+        elif kind == "result":
+            self.running.pop(job_id, None)
+            self.done += 1
+            fom = float(event["result"]["fom"])
+            self.best = fom if self.best is None else min(self.best, fom)
+        elif kind in ("error", "cancelled"):
+            self.running.pop(job_id, None)
+            self.failed += 1
+            self.console.print(f"[red]{label} failed:[/] {event.get('message', kind)}", highlight=False)
+        elif kind in ("crashed", "dropped"):
+            self.running.pop(job_id, None)
+            if kind == "crashed":
+                self.console.print(f"[yellow]{label}: {event.get('reason')}[/]", highlight=False)
+        self.draw()
+
+    def draw(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.live is None or (not force and now - self.last_draw < 0.25):
+            return
+        self.last_draw = now
+        self.live.update(self.render())
+
+    def render(self) -> Group:
+        best = f"{self.best:.6g}" if self.best is not None else "–"
+        self.bar.update(
+            self.task,
+            total=self.total or None,
+            completed=self.done + self.failed,
+            description=(
+                f"done {self.done}  running {len(self.running)}  failed {self.failed}  best FOM {best}"
+            ),
+        )
+        table = Table.grid(padding=(0, 2))
+        for fit in list(self.running.values())[:12]:
+            fom = f"{fit.best_fom:.6g}" if fit.best_fom is not None else "starting"
+            table.add_row(f"  {fit.label}", f"generation {fit.generation}", f"best FOM {fom}")
+        return Group(self.bar, table)
