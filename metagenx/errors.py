@@ -51,3 +51,27 @@ class SettingsError(MetagenxError):
 
 class OutputError(MetagenxError):
     """An output file or directory cannot be written."""
+
+
+class DataFileError(MetagenxError):
+    """A data file cannot be loaded into the model: missing, unreadable, or without usable points."""
+
+    exit_code = 2
+
+
+class StudyDefinitionError(MetagenxError):
+    """A study file or study description is wrong: unknown key, wrong type, bad value, unknown parameter.
+
+    ``key`` is the dotted key at fault (e.g. ``grid.km``) and ``line`` its line in the study file,
+    where known.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, key: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.line = line
+
+    def __reduce__(self) -> tuple[type[StudyDefinitionError], tuple[str, str | None, int | None]]:
+        return (type(self), (self.message, self.key, self.line))
