@@ -92,6 +92,25 @@ class Study:
 
         return expand(self.definition, model)
 
+    def run(
+        self,
+        directory: str | os.PathLike[str] | None = None,
+        *,
+        workers: int | None = None,
+        db: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Run every fit on this machine's cores and return the results table (one dict per job).
+
+        Outputs go to ``directory`` (default: ``./<study name>``), as with ``metagenx
+        study run``; running the same study again resumes it and reuses finished fits.
+        """
+        from pathlib import Path
+
+        from metagenx.study.run import run_study
+
+        folder = Path(directory) if directory is not None else Path.cwd() / self.name
+        return run_study(self.definition, folder, workers=workers, db=db).results.table
+
     def to_dict(self, *, absolute: bool = False) -> dict[str, Any]:
         """The study-file form (as JSON-ready dicts), see :meth:`StudyDefinition.to_dict`."""
         return self.definition.to_dict(absolute=absolute)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -30,6 +31,7 @@ from metagenx.study.results import (
     StudySummary,
     order_label,
     summarize,
+    table,
     table_rows,
     write_study_outputs,
 )
@@ -40,9 +42,10 @@ DEFINITION_FILE = "study.json"
 
 @dataclass(frozen=True)
 class StudyResults:
-    """A study's summary and the files its results were written to."""
+    """A study's table (one flat dict per job), its summary and the files they were written to."""
 
     name: str
+    table: list[dict[str, Any]]
     summary: StudySummary
     files: list[Path]
 
@@ -91,7 +94,8 @@ def write_study_results(store: Store, study_id: int, directory: Path) -> StudyRe
         except MetagenxError:
             label = None  # a copied folder may lack the data files; trends are then by file order
     files = write_study_outputs(directory, found, order_label=label)
-    return StudyResults(name, summarize(table_rows(found)), files)
+    rows = table_rows(found)
+    return StudyResults(name, table(rows), summarize(rows), files)
 
 
 def open_study(directory: Path, db: str | None) -> tuple[Store, int]:
