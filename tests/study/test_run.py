@@ -131,3 +131,22 @@ def test_a_study_file_with_a_typo_names_the_key_and_line(tmp_path: Path, superad
     _, err = process.communicate(timeout=120)
     assert process.returncode == 2
     assert "line 3" in err and "kmm" in err and "Traceback" not in err
+
+
+def test_an_unreadable_data_file_fails_only_its_own_job(
+    superadam: Path, data_folder: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.dat"
+    broken.write_text("# 2theta R dR\n0.1 0.5\nnot numbers at all\n", encoding="utf-8")
+    files = [str(data_folder / "T20.dat"), str(broken)]
+    study = Study(
+        superadam,
+        name="mixed",
+        seeds=[1],
+        settings={"max_generations": 2, "population": 10},
+        data={"files": files, "options": {"commands": "loader"}},
+    )
+    table = {Path(str(r["data_file"])).name: r for r in study.run(tmp_path / "mixed", workers=2)}
+    assert table["T20.dat"]["state"] == "succeeded"
+    assert table["broken.dat"]["state"] == "failed"
+    assert "broken.dat" in str(table["broken.dat"]["error"])
