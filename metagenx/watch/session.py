@@ -1,0 +1,200 @@
+"""A watch: one template, one folder, every complete new or changed file fitted once, in arrival order.
+
+The watch is a study of kind ``watch`` in the job store of its output folder; each data
+file becomes a job keyed by the file's content, so nothing is fitted twice (a file
+rewritten with new content is fitted again) and files that arrived while the watcher
+was stopped are fitted when it starts again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from metagenx.controller import Controller, submit_study
+from metagenx.controller.submit import stored_spec
+from metagenx.engine.settings import FitSettings
+from metagenx.executors import Executor, LocalExecutor
+from metagenx.executors.base import ExecutorEvent
+from metagenx.runner.protocol import DataAssignment
+from metagenx.store import Job, Store, Study, StudyKind, add_jobs, open_store
+from metagenx.study.report import write_study_results
+from metagenx.study.spec import JobSpec
+from metagenx.watch.files import Settler, candidates, content_hash, matches
+
+log = logging.getLogger(__name__)
+
+RESULTS_INTERVAL = 1.0
+"""Seconds between rewrites of the series table and plots while fits finish."""
+
+
+@dataclasses.dataclass(frozen=True)
+class WatchConfig:
+    """What to watch and how to fit.
+
+    Attributes:
+        template: the model file each data file is loaded into.
+        folder: the watched folder (not recursive).
+        pattern: shell-style file-name pattern, e.g. ``*.dat``.
+        dataset: the template's data set (index or name) each file is loaded into.
+        sequential: each fit starts from the previous file's fitted values.
+        settings: fit settings of every job (the seed defaults to 1, so fits are repeatable).
+        loader: GenX data loader name; ``loader_options`` its settings.
+        settle: seconds a file's size and mtime must stay unchanged before it is read.
+    """
+
+    template: Path
+    folder: Path
+    pattern: str = "*"
+    dataset: int | str = 0
+    sequential: bool = False
+    settings: FitSettings = dataclasses.field(default_factory=FitSettings)
+    loader: str = "auto"
+    loader_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    settle: float = 0.5
+    name: str = ""
+
+    @property
+    def study_name(self) -> str:
+        return self.name or f"watch {self.folder.name}/{self.pattern} with {self.template.name}"
+
+
+class WatchSession:
+    """Runs a watch until ``stop`` is set: a controller thread fits, this thread finds files."""
+
+    def __init__(
+        self,
+        config: WatchConfig,
+        out_dir: Path,
+        *,
+        executor: Executor | None = None,
+        workers: int | None = None,
+        db: str | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self.config = config
+        self.out_dir = out_dir
+        self.executor = executor or LocalExecutor(workers=workers)
+        self.store = store or open_store(db, out_dir)
+        self.own_store = store is None
+        self.listeners: list[Callable[[ExecutorEvent], None]] = []
+        self.results_due = threading.Event()
+        self.last_results_write = 0.0
+        self.study_id = 0
+
+    # -- jobs --------------------------------------------------------------------------
+    def open_study(self) -> int:
+        definition = {
+            "kind": "watch",
+            "template": str(self.config.template.resolve()),
+            "folder": str(self.config.folder.resolve()),
+            "pattern": self.config.pattern,
+            "sequential": self.config.sequential,
+            "settings": self.config.settings.to_dict(),
+        }
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        return submit_study(
+            self.store,
+            project="local",
+            name=self.config.study_name,
+            kind=StudyKind.WATCH,
+            specs=[],
+            directory=self.out_dir,
+            definition=definition,
+        )
+
+    def submit_file(self, path: Path) -> bool:
+        """Queue a fit of ``path`` unless a job of this watch already fitted the same bytes."""
+        digest = content_hash(path)
+        if digest is None:
+            return False
+        with self.store.session() as session:
+            query = select(Job).where(Job.study_id == self.study_id).order_by(Job.id)
+            jobs = list(session.execute(query).scalars())
+            if any(job.data_sha256 == [digest] for job in jobs):
+                return False
+            study = session.get_one(Study, self.study_id)
+            settings = self.config.settings
+            spec = JobSpec(
+                label=path.name,
+                model_path=str(self.config.template.resolve()),
+                settings=settings.replace(seed=settings.seed if settings.seed is not None else 1).to_dict(),
+                data=[
+                    DataAssignment(
+                        self.config.dataset,
+                        str(path.resolve()),
+                        self.config.loader,
+                        self.config.loader_options,
+                    )
+                ],
+                sequence=len(jobs) if self.config.sequential else None,
+                axes={"data_file": path.name, "file_index": len(jobs), "sha256": digest[:12]},
+            )
+            stored = stored_spec(spec, {str(path.resolve()): digest})
+            if self.config.sequential and jobs:
+                stored = dataclasses.replace(stored, depends_on=jobs[-1].key)
+            add_jobs(session, study, [stored])
+        log.info("queued %s", path.name)
+        return True
+
+    # -- the loop ----------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        """Watch and fit until ``stop`` is set; running fits are then re-queued for the next start."""
+        import watchfiles
+
+        self.study_id = self.open_study()
+        controller = Controller(self.store, self.executor)
+        controller.listeners.append(self.on_event)
+        controller.listeners.extend(self.listeners)
+        controller.recover()
+        fitting = threading.Thread(
+            target=controller.run, args=(self.study_id, stop), kwargs={"until_idle": False}, daemon=True
+        )
+        fitting.start()
+        settler = Settler(self.config.settle)
+        folder = self.config.folder
+        for path in candidates(folder, self.config.pattern):
+            settler.saw(path)
+        try:
+            for changes in watchfiles.watch(
+                folder, stop_event=stop, rust_timeout=200, yield_on_timeout=True, recursive=False
+            ):
+                for _, name in changes:
+                    path = Path(name)
+                    if path.parent.resolve() != folder.resolve():
+                        continue
+                    if matches(path, self.config.pattern) or not path.exists():
+                        settler.saw(path)
+                for path in settler.ready():
+                    self.submit_file(path)
+                self.write_results_if_due()
+        finally:
+            stop.set()
+            fitting.join()
+            self.write_results()
+            if self.own_store:
+                self.store.close()
+
+    def on_event(self, event: ExecutorEvent) -> None:
+        if event.get("type") in ("result", "error", "crashed"):
+            self.results_due.set()
+
+    def write_results_if_due(self) -> None:
+        if self.results_due.is_set() and time.monotonic() - self.last_results_write >= RESULTS_INTERVAL:
+            self.results_due.clear()
+            self.last_results_write = time.monotonic()
+            self.write_results()
+
+    def write_results(self) -> None:
+        """Rewrite the series table (CSV/JSON) and plots from the store; never stops the watch."""
+        try:
+            write_study_results(self.store, self.study_id, self.out_dir)
+        except Exception as exc:  # a full disk must not end a beamtime watch
+            log.warning("could not write the series results: %s", exc)
