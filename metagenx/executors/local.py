@@ -34,9 +34,16 @@ class LocalExecutor(Executor):
     """
 
     def __init__(
-        self, workers: int | None = None, runner_factory: type[RunnerProcess] = RunnerProcess
+        self,
+        workers: int | None = None,
+        runner_factory: type[RunnerProcess] = RunnerProcess,
+        *,
+        prewarm: bool = False,
     ) -> None:
+        """``prewarm`` starts every slot's runner at :meth:`start`, before any task, so the first
+        fits (e.g. of a watch) do not wait for a process to start and import GenX."""
         self.workers = max(1, workers or os.cpu_count() or 1)
+        self.prewarm = prewarm
         self.runner_factory = runner_factory
         self.tasks: queue.Queue[tuple[FitTask, str] | None] = queue.Queue()
         self.slots = [Slot(i) for i in range(self.workers)]
@@ -103,6 +110,13 @@ class LocalExecutor(Executor):
         self.sink(event)
 
     def work(self, slot: Slot) -> None:
+        if self.prewarm:
+            try:
+                slot.runner = self.runner_factory()
+                slot.runner.wait_ready()
+            except (RunnerDied, OSError) as exc:
+                log.warning("could not prewarm a runner: %s", exc)
+                slot.runner = None
         while (item := self.tasks.get()) is not None:
             task, group = item
             with self.lock:
@@ -114,14 +128,15 @@ class LocalExecutor(Executor):
 
     def run_one(self, slot: Slot, task: FitTask, group: str) -> None:
         """Run ``task`` on the slot's warm runner (a fresh one for a new group or after a death)."""
-        if slot.runner is not None and (slot.group != group or not slot.runner.alive()):
+        taken = slot.group is not None and slot.group != group
+        if slot.runner is not None and (taken or not slot.runner.alive()):
             slot.runner.close()
             slot.runner = None
         slot.job_id = task.job_id
         try:
             if slot.runner is None:
                 slot.runner = self.runner_factory()
-                slot.group = group
+            slot.group = group
             outcome = slot.runner.run(task, on_event=self.forward)
             self.end(task.job_id, outcome.message)
         except (RunnerDied, OSError) as exc:

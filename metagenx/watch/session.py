@@ -81,7 +81,7 @@ class WatchSession:
     ) -> None:
         self.config = config
         self.out_dir = out_dir
-        self.executor = executor or LocalExecutor(workers=workers)
+        self.executor = executor or LocalExecutor(workers=workers, prewarm=True)
         self.store = store or open_store(db, out_dir)
         self.own_store = store is None
         self.listeners: list[Callable[[ExecutorEvent], None]] = []
