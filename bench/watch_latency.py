@@ -83,15 +83,12 @@ def main() -> None:
         thread.join(60)
     latencies = [stored[name] - completed[name] for name in completed if name in stored]
     overhead = [stored[name] - completed[name] - walls[name] for name in completed if name in walls]
-    print(
-        f"{len(latencies)} X-ray_Reflectivity data files, {args.generations} generations per fit; failed: {failed}"
-    )
+    print(f"{len(latencies)} X-ray_Reflectivity data files, {args.generations} generations per fit")
+    print(f"failed: {failed or 'none'}")
     print(f"median latency file closed -> result in the store: {statistics.median(latencies):.2f} s")
     print(f"median fit wall time:                             {statistics.median(walls.values()):.2f} s")
-    worst = max(overhead)
-    print(
-        f"median pipeline overhead (latency - fit):         {statistics.median(overhead):.2f} s (max {worst:.2f} s)"
-    )
+    median, worst = statistics.median(overhead), max(overhead)
+    print(f"median pipeline overhead (latency - fit):         {median:.2f} s (max {worst:.2f} s)")
 
 
 def on_event(event: dict[str, Any], recorded: dict[int, float]) -> None:
