@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from metagenx.cli.app import app
+from metagenx.cli.data_options import DataSet, Loader, OutDir, Sequential, dataset_key
 from metagenx.cli.options import with_fit_settings
 from metagenx.cli.study_display import StudyDisplay
 from metagenx.engine.settings import FitSettings
@@ -103,24 +104,16 @@ def study_run(
 def batch(
     model: Annotated[Path, typer.Argument(help="Template model file (.hgx or .gx).")],
     data: Annotated[list[str], typer.Argument(help="Data files or glob patterns, fitted one by one.")],
-    sequential: Annotated[
-        bool, typer.Option("--sequential", help="Start each fit from the previous file's fitted values.")
-    ] = False,
-    dataset: Annotated[
-        str, typer.Option("--dataset", help="Data set of the template to load into (index or name).")
-    ] = "0",
+    sequential: Sequential = False,
+    dataset: DataSet = "0",
     order: Annotated[
         str,
         typer.Option(
             "--order", help="Order: name, header:<key> (a header value) or column:<n> (a column mean)."
         ),
     ] = "name",
-    loader: Annotated[
-        str, typer.Option("--loader", help="GenX data loader (auto, default, orso, resolution…).")
-    ] = "auto",
-    out_dir: Annotated[
-        Path | None, typer.Option("--out-dir", "-o", help="Output folder (default: here).")
-    ] = None,
+    loader: Loader = "auto",
+    out_dir: OutDir = None,
     workers: Workers = None,
     db: Database = None,
     *,
@@ -132,7 +125,7 @@ def batch(
         "template": str(model.resolve()),
         "data": {
             "files": [str(Path(d).resolve()) if Path(d).exists() else d for d in data],
-            "dataset": int(dataset) if dataset.isdigit() else dataset,
+            "dataset": dataset_key(dataset),
             "sequential": sequential,
             "order": order,
             "loader": loader,

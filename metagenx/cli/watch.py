@@ -13,6 +13,7 @@ from rich.live import Live
 from rich.table import Table
 
 from metagenx.cli.app import app
+from metagenx.cli.data_options import DataSet, Loader, OutDir, Sequential, dataset_key
 from metagenx.cli.options import with_fit_settings
 from metagenx.cli.study import Database, Workers, interrupt_on_signals
 from metagenx.engine.settings import FitSettings
@@ -47,18 +48,10 @@ def watch_command(
     model: Annotated[Path, typer.Argument(help="Template model file (.hgx or .gx).")],
     folder: Annotated[Path, typer.Argument(help="Folder where data files arrive.")],
     pattern: Annotated[str, typer.Option("--pattern", help="File-name pattern, e.g. '*.dat'.")] = "*",
-    dataset: Annotated[
-        str, typer.Option("--data-set", help="Data set of the template (index or name).")
-    ] = "0",
-    sequential: Annotated[
-        bool, typer.Option("--sequential", help="Start each fit from the previous file's result.")
-    ] = False,
-    loader: Annotated[
-        str, typer.Option("--loader", help="GenX data loader (auto, default, orso…).")
-    ] = "auto",
-    out_dir: Annotated[
-        Path | None, typer.Option("--out-dir", "-o", help="Output folder (default: here).")
-    ] = None,
+    dataset: DataSet = "0",
+    sequential: Sequential = False,
+    loader: Loader = "auto",
+    out_dir: OutDir = None,
     workers: Workers = None,
     db: Database = None,
     *,
@@ -78,7 +71,7 @@ def watch_command(
         template=model,
         folder=folder,
         pattern=pattern,
-        dataset=int(dataset) if dataset.isdigit() else dataset,
+        dataset=dataset_key(dataset),
         sequential=sequential,
         settings=settings,
         loader=loader,
