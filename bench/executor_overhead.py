@@ -1,0 +1,170 @@
+"""Benchmark: the same study on the ``local`` executor (2 processes) and on ``dask`` (a local cluster:
+a scheduler and 2 worker processes × 1 thread, started before timing), same seeds.
+
+Both sides run the same runner child, so the difference is the executor's own cost. The runs
+alternate local, dask, dask, local, ... (ABBA) so that a drifting load on a shared machine
+falls on both sides alike; every run starts fresh runner processes. Prints:
+
+* wall-time ratio dask / local: total over all runs, and per round (expected ≤ 1.10);
+* per-job dispatch latency: from the controller handing the job over (``claimed``) to the
+  runner starting it (``started``), median over fits on an already warm runner;
+* per-fit overhead: claim → result recorded, minus the runner's own time on the task;
+* the median fit (task) time on each side: a slower fit under dask would be CPU taken by Dask;
+* on paper: the overhead as a fraction of a typical fit (median task time), which bounds the
+  efficiency at N workers at 1 / (1 + fraction) (as long as one controller keeps up).
+
+    python bench/executor_overhead.py              # 12 fits × 30 generations of X-ray_Reflectivity, 2 rounds
+    python bench/executor_overhead.py --quick      # 4 fits × 10 generations, 1 round
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from metagenx.controller import Controller, submit_study
+from metagenx.engine.runtime import examples_dir
+from metagenx.executors import LocalExecutor
+from metagenx.executors.base import Executor
+from metagenx.executors.dask import DaskExecutor
+from metagenx.executors.dask_local import LocalDaskCluster
+from metagenx.store import JobFilter, StudyKind, list_jobs, open_store
+from metagenx.study.spec import JobSpec
+
+
+def run(executor: Executor, model: str, seeds: list[int], generations: int, folder: Path) -> dict[str, Any]:
+    """Run the study on ``executor``; wall time (s), event times, FOMs by seed."""
+    store = open_store(None, folder)
+    specs = [
+        JobSpec(label=f"seed={s}", model_path=model, settings={"seed": s, "max_generations": generations})
+        for s in seeds
+    ]
+    study = submit_study(  # a new owner per run: no warm runner is left from an earlier run
+        store,
+        project="bench",
+        name="overhead",
+        kind=StudyKind.STUDY,
+        specs=specs,
+        directory=folder,
+        owner=folder.name,
+    )
+    controller = Controller(store, executor)
+    events: list[tuple[float, dict[str, Any]]] = []
+    controller.listeners.append(lambda event: events.append((time.perf_counter(), event)))
+    started = time.perf_counter()
+    summary = controller.run(study)
+    wall = time.perf_counter() - started
+    controller.close()
+    with store.session() as session:
+        foms = {j.settings["seed"]: j.fom for j in list_jobs(session, JobFilter(study_id=study), limit=1000)}
+    store.close()
+    assert summary.counts.get("succeeded") == len(seeds), summary.counts
+    return {"wall": wall, "events": events, "foms": foms}
+
+
+def latencies(events: list[tuple[float, dict[str, Any]]]) -> dict[str, list[float]]:
+    """Dispatch latency and overhead of warm fits, and every fit's task time (s)."""
+    claimed: dict[int, float] = {}
+    started: dict[int, tuple[float, int]] = {}
+    out: dict[str, list[float]] = {"dispatch": [], "overhead": [], "task": []}
+    seen_runners: set[int] = set()
+    for moment, event in events:
+        kind, job = event["type"], event.get("job_id")
+        if kind == "claimed":
+            claimed[job] = moment
+        elif kind == "started":
+            started[job] = (moment, event["pid"])
+        elif kind == "result":
+            task = float(event["timings"]["task"])
+            out["task"].append(task)
+            when, runner = started[job]
+            if runner in seen_runners:  # warm: no process start or GenX import in these numbers
+                out["dispatch"].append(when - claimed[job])
+                out["overhead"].append(moment - claimed[job] - task)
+            seen_runners.add(runner)
+    return out
+
+
+def pooled(runs: list[dict[str, Any]]) -> dict[str, list[float]]:
+    numbers: dict[str, list[float]] = {"dispatch": [], "overhead": [], "task": []}
+    for one in runs:
+        for name, values in latencies(one["events"]).items():
+            numbers[name] += values
+    return numbers
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--fits", type=int, default=12)
+    parser.add_argument("--generations", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2, help="Pairs of runs (local+dask), in ABBA order.")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.fits, args.generations, args.rounds = 4, 10, 1
+    model = str(Path(examples_dir()) / "X-ray_Reflectivity.hgx")
+    seeds = list(range(1, args.fits + 1))
+    runs: dict[str, list[dict[str, Any]]] = {"local": [], "dask": []}
+    with tempfile.TemporaryDirectory() as tmp, LocalDaskCluster(args.workers) as cluster:
+        for number in range(args.rounds):
+            order = ("local", "dask") if number % 2 == 0 else ("dask", "local")
+            for name in order:
+                executor: Executor = (
+                    LocalExecutor(workers=args.workers) if name == "local" else DaskExecutor(cluster.address)
+                )
+                folder = Path(tmp) / f"{name}{number}"
+                runs[name].append(run(executor, model, seeds, args.generations, folder))
+    local_wall = sum(r["wall"] for r in runs["local"])
+    dask_wall = sum(r["wall"] for r in runs["dask"])
+    same = all(r["foms"] == runs["local"][0]["foms"] for r in runs["local"] + runs["dask"])
+    print(
+        f"{args.fits} fits of X-ray_Reflectivity, {args.generations} generations each,"
+        f" {args.workers} workers, {args.rounds} round(s) in ABBA order"
+    )
+    walls = {name: ", ".join(f"{r['wall']:.1f}" for r in runs[name]) for name in runs}
+    print(f"local executor: {local_wall:8.2f} s in all   ({walls['local']})")
+    print(
+        f"dask executor:  {dask_wall:8.2f} s in all   ({walls['dask']})"
+        f"   local cluster: {args.workers} workers x 1 thread"
+    )
+    rounds = [d["wall"] / loc["wall"] for loc, d in zip(runs["local"], runs["dask"], strict=True)]
+    print(
+        f"wall-time ratio dask/local = {dask_wall / local_wall:.3f}"
+        f"   per round: {', '.join(f'{r:.3f}' for r in rounds)}   (expected <= 1.10)"
+    )
+    print(f"same FOM for every seed in every run: {same}")
+    print("per warm fit, median (max):")
+    for name in ("local", "dask"):
+        numbers = pooled(runs[name])
+        dispatch, overhead = numbers["dispatch"], numbers["overhead"]
+        print(
+            f"  {name:5s} dispatch claim->started {median(dispatch) * 1e3:6.1f} ms"
+            f" ({max(dispatch, default=float('nan')) * 1e3:.1f}),"
+            f" overhead claim->result - task {median(overhead) * 1e3:6.1f} ms"
+            f" ({max(overhead, default=float('nan')) * 1e3:.1f}), median fit {median(numbers['task']):.2f} s"
+        )
+    numbers = pooled(runs["dask"])
+    fit, overhead = median(numbers["task"]), median(numbers["overhead"])
+    fraction = overhead / fit
+    print(
+        f"on paper (dask): median fit {fit:.2f} s, overhead per fit {overhead * 1e3:.1f} ms = {fraction:.2%}"
+    )
+    print(
+        f"  each worker idles that long per fit, so at any N workers efficiency <= 1 / (1 + {fraction:.4f})"
+        f" = {1 / (1 + fraction):.3f} (while one controller keeps up with N / {fit:.1f} s results per s)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""The ``dask`` executor: fits run on the workers of a Dask cluster; this process stays the controller.
+
+Each fit is one Dask task (:func:`metagenx.executors.dask_task.run_fit_task`) that supervises
+a warm runner child on its worker. Messages come back on a Dask topic; the terminal event
+comes from the task's future, once per submission. Dask never retries a fit: a lost worker
+is reported as ``crashed`` so the job store counts the attempt. A lost scheduler re-queues
+every fit in flight as ``dropped`` (not charged), and the executor reconnects — or, with
+``fallback_local``, carries on with a :class:`~metagenx.executors.local.LocalExecutor`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from metagenx.executors.base import EventSink, Executor, ExecutorEvent
+from metagenx.executors.dask_connect import GENX_PACKAGE
+from metagenx.executors.dask_events import future_outcome, lost_keys, worker_lost_reason
+from metagenx.executors.dask_link import SchedulerLink
+from metagenx.executors.dask_task import installed_version, request_stop, run_fit_task
+from metagenx.executors.local import LocalExecutor
+from metagenx.runner.protocol import FitTask
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Submission:
+    """One fit handed to Dask: its unique task key, its future, and its worker once started."""
+
+    key: str
+    future: Any = None
+    worker: str | None = None
+    stop_requested: bool = False
+
+
+class DaskExecutor(Executor):
+    """Runs fits on the Dask cluster whose scheduler listens at ``scheduler`` (``tcp://HOST:8786``).
+
+    ``connect_timeout`` (s) bounds :meth:`start` on an unreachable scheduler. ``capacity`` is
+    the number of worker threads, at least ``min_capacity`` (so that an adaptive cluster with
+    no worker yet gets work and scales up). After losing the scheduler the executor reconnects
+    for up to ``reconnect_timeout`` s (None: forever), then ``capacity`` raises
+    :class:`~metagenx.executors.dask_connect.ExecutorUnavailableError`; with ``fallback_local``
+    it runs the rest on ``fallback_workers`` local processes instead. ``progress_interval`` (s)
+    throttles progress messages per fit; ``security`` is a ``distributed.security.Security`` (TLS).
+    """
+
+    def __init__(
+        self,
+        scheduler: str,
+        *,
+        connect_timeout: float = 5.0,
+        min_capacity: int = 1,
+        reconnect_timeout: float | None = 600.0,
+        fallback_local: bool = False,
+        fallback_workers: int | None = None,
+        progress_interval: float = 1.0,
+        security: Any = None,
+    ) -> None:
+        self.address = scheduler
+        self.min_capacity = max(1, min_capacity)
+        self.fallback_local = fallback_local
+        self.fallback_workers = fallback_workers
+        self.progress_interval = progress_interval
+        self.topic = f"metagenx-{uuid.uuid4().hex[:16]}"
+        self.expected = {name: installed_version(name) for name in ("metagenx", GENX_PACKAGE)}
+        self.link = SchedulerLink(
+            scheduler,
+            {self.topic: self.on_message, "all": self.on_cluster_event},
+            self.on_lost,
+            connect_timeout=connect_timeout,
+            reconnect_timeout=reconnect_timeout,
+            security=security,
+        )
+        self.lock = threading.RLock()
+        self.jobs: dict[int, Submission] = {}
+        self.numbers = itertools.count(1)
+        self.local: LocalExecutor | None = None
+        self.sink: EventSink | None = None
+        self.closing = threading.Event()
+        self.control = ThreadPoolExecutor(1, thread_name_prefix="metagenx-dask-control")
+
+    # -- the Executor interface ----------------------------------------------------------
+    @property
+    def capacity(self) -> int:
+        if self.local is not None:
+            return self.local.capacity
+        if self.link.failure is not None:
+            raise self.link.failure
+        return max(self.link.threads, self.min_capacity) if self.link.client is not None else 0
+
+    @property
+    def in_flight(self) -> int:
+        with self.lock:
+            own = len(self.jobs)
+        return own + (self.local.in_flight if self.local is not None else 0)
+
+    def start(self, sink: EventSink) -> None:
+        """Connect and check versions: raises ``ExecutorUnavailableError`` or ``VersionMismatchError``."""
+        self.sink = sink
+        self.link.open()
+
+    def submit(self, task: FitTask, group: str) -> None:
+        if self.local is not None:
+            self.local.submit(task, group)
+            return
+        key = f"metagenx-fit-{task.job_id}-{next(self.numbers)}-{self.topic[9:]}"
+        with self.lock:
+            client = self.link.client
+            if client is None or self.closing.is_set():
+                reason = "the Dask scheduler is not connected"
+                self.emit({"type": "dropped", "job_id": task.job_id, "reason": reason})
+                return
+            submission = self.jobs[task.job_id] = Submission(key)
+        try:
+            arguments = (task.to_message(), group, self.topic, self.expected, self.progress_interval)
+            future = client.submit(run_fit_task, *arguments, key=key, pure=False, retries=0)
+        except Exception as exc:
+            event = {"type": "dropped", "job_id": task.job_id, "reason": f"not sent to Dask: {exc}"}
+            self.end(task.job_id, key, event)
+            return
+        with self.lock:
+            submission.future = future
+        future.add_done_callback(functools.partial(self.on_done, task.job_id, key))
+
+    def stop(self, job_id: int) -> None:
+        worker: str | None = None
+        with self.lock:
+            submission = self.jobs.get(job_id)
+            if submission is not None:
+                submission.stop_requested = True  # sent when it starts, if it has not yet
+                worker = submission.worker
+        if submission is None and self.local is not None:
+            self.local.stop(job_id)
+        elif worker is not None:
+            self.control.submit(self.send_stop, job_id, worker)
+
+    def kill(self, job_id: int) -> None:
+        with self.lock:
+            submission = self.jobs.get(job_id)
+            if submission is not None:
+                if submission.worker is not None:
+                    event = {"type": "crashed", "job_id": job_id, "reason": "killed on request"}
+                else:
+                    event = {"type": "dropped", "job_id": job_id, "reason": "killed before it started"}
+                self.end(job_id, submission.key, event)
+        if submission is None:
+            if self.local is not None:
+                self.local.kill(job_id)
+        elif submission.future is not None:
+            self.control.submit(submission.future.cancel)  # the task's watch then kills its runner
+
+    def shutdown(self, *, stop_running: bool = True, timeout: float = 30.0) -> None:
+        """Stop (or with ``stop_running=False`` cancel) the running fits; queued ones are ``dropped``."""
+        if self.local is not None:
+            self.local.shutdown(stop_running=stop_running, timeout=timeout)
+        with self.lock:
+            waiting = [(job_id, s) for job_id, s in self.jobs.items() if s.worker is None]
+            for job_id, submission in waiting:
+                self.end(job_id, submission.key, {"type": "dropped", "job_id": job_id, "reason": "shut down"})
+            running = [(job_id, s.worker) for job_id, s in self.jobs.items() if s.worker is not None]
+        self.cancel([s for _, s in waiting])
+        if stop_running and running:
+            for job_id, worker in running:
+                if worker is not None:
+                    self.send_stop(job_id, worker)
+            deadline = time.monotonic() + timeout
+            while self.in_flight and time.monotonic() < deadline and self.link.up:
+                time.sleep(0.05)
+        self.closing.set()
+        with self.lock:
+            rest = list(self.jobs.items())
+            for job_id, submission in rest:
+                self.end(job_id, submission.key, {"type": "dropped", "job_id": job_id, "reason": "shut down"})
+        self.cancel([s for _, s in rest])
+        self.link.close()
+        self.control.shutdown(wait=False, cancel_futures=True)
+
+    # -- helpers -------------------------------------------------------------------------
+    def emit(self, event: ExecutorEvent) -> None:
+        assert self.sink is not None
+        self.sink(event)
+
+    def end(self, job_id: int, key: str, event: ExecutorEvent) -> bool:
+        """Send the one terminal event of submission ``key`` of ``job_id``; False if it already ended."""
+        with self.lock:
+            submission = self.jobs.get(job_id)
+            if submission is None or submission.key != key:
+                return False
+            del self.jobs[job_id]
+            self.emit(event)
+            return True
+
+    def cancel(self, submissions: list[Submission]) -> None:
+        """Cancel the Dask tasks of ``submissions`` (their watches kill runners already started)."""
+        futures = [s.future for s in submissions if s.future is not None]
+        client = self.link.client
+        if futures and client is not None:
+            with contextlib.suppress(Exception):
+                client.cancel(futures)
+
+    def send_stop(self, job_id: int, worker: str) -> None:
+        client = self.link.client
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.run(request_stop, job_id, workers=[worker])
+
+    # -- what Dask tells -----------------------------------------------------------------
+    def on_lost(self) -> bool:
+        """The scheduler is gone: every fit in flight is ``dropped`` (re-queued, not charged).
+        Returns whether to reconnect (False: the rest runs on local processes)."""
+        reason = f"lost the Dask scheduler at {self.address}; the fit will run again"
+        with self.lock:
+            lost = list(self.jobs.items())
+            for job_id, submission in lost:
+                self.end(job_id, submission.key, {"type": "dropped", "job_id": job_id, "reason": reason})
+        log.warning("%s (%d fits re-queued)", reason, len(lost))
+        if not self.fallback_local or self.closing.is_set():
+            return not self.closing.is_set()
+        local = LocalExecutor(workers=self.fallback_workers)
+        assert self.sink is not None
+        local.start(self.sink)
+        self.local = local
+        log.warning("running the remaining fits on %d local processes", local.capacity)
+        return False
+
+    def on_message(self, item: tuple[float, dict[str, Any]]) -> None:
+        """A ``started``/``progress`` message of a task (on the client's event loop: must not block)."""
+        message = dict(item[1])
+        key = message.pop("key", None)
+        job_id = message.get("job_id")
+        if not isinstance(job_id, int):
+            return
+        with self.lock:
+            submission = self.jobs.get(job_id)
+            if submission is None or submission.key != key:
+                return  # from an earlier, abandoned submission of the job
+            if message.get("type") == "started":
+                submission.worker = message.get("worker")
+                if submission.stop_requested and submission.worker is not None:
+                    self.control.submit(self.send_stop, job_id, submission.worker)
+            self.emit(message)
+
+    def on_cluster_event(self, item: tuple[float, dict[str, Any]]) -> None:
+        """Cluster events: a worker that died while running fits makes each of them ``crashed``."""
+        lost = lost_keys(item[1])
+        if lost is None:
+            return
+        worker, keys = lost
+        with self.lock:
+            hit = [(job_id, s) for job_id, s in self.jobs.items() if s.key in keys]
+            for job_id, submission in hit:
+                event = {"type": "crashed", "job_id": job_id, "reason": worker_lost_reason(worker)}
+                self.end(job_id, submission.key, event)
+                if submission.future is not None:  # Dask must not run it again behind the store's back
+                    self.control.submit(submission.future.cancel)
+
+    def on_done(self, job_id: int, key: str, future: Any) -> None:
+        """The task's future finished, erred or was cancelled (on Dask's callback thread)."""
+        with self.lock:
+            submission = self.jobs.get(job_id)
+            if submission is None or submission.key != key:
+                return
+        event = future_outcome(job_id, future, lambda: self.link.up and not self.closing.is_set())
+        if event is not None:
+            self.end(job_id, key, event)
