@@ -15,18 +15,23 @@ from rich.console import Console
 
 from metagenx.cli.app import app
 from metagenx.cli.data_options import DataSet, Loader, OutDir, Sequential, dataset_key
+from metagenx.cli.executor_options import (
+    ExecutorName,
+    FallbackLocal,
+    SchedulerAddress,
+    Workers,
+    executor_from_options,
+)
 from metagenx.cli.options import with_fit_settings
 from metagenx.cli.study_display import StudyDisplay
 from metagenx.engine.settings import FitSettings
+from metagenx.executors import Executor
 from metagenx.study.definition import StudyDefinition, load_study, study_from_dict
 from metagenx.study.report import StudyResults, summary_tables
 
 study_app = typer.Typer(help="Run a study file (many starts, settings, parameters, data files); see results.")
 app.add_typer(study_app, name="study")
 
-Workers = Annotated[
-    int | None, typer.Option("--workers", "-w", help="Fits at once (default: number of cores).")
-]
 Database = Annotated[
     str | None,
     typer.Option(
@@ -55,7 +60,7 @@ def interrupt_on_signals(console: Console) -> Iterator[threading.Event]:
 
 
 def run_and_report(
-    definition: StudyDefinition, directory: Path, settings: FitSettings, workers: int | None, db: str | None
+    definition: StudyDefinition, directory: Path, settings: FitSettings, executor: Executor, db: str | None
 ) -> None:
     """Run with a live display, then print the study summary; exit 1 if any job failed, 130 if interrupted."""
     from metagenx.study.run import run_study
@@ -63,7 +68,7 @@ def run_and_report(
     console = Console()
     with interrupt_on_signals(console) as stop, StudyDisplay(console) as display:
         outcome = run_study(
-            definition, directory, defaults=settings, workers=workers, db=db, listener=display, stop=stop
+            definition, directory, defaults=settings, executor=executor, db=db, listener=display, stop=stop
         )
     print_results(console, directory, outcome.results)
     if outcome.summary.interrupted:
@@ -87,6 +92,9 @@ def study_run(
         Path | None, typer.Option("--out-dir", "-o", help="Study folder (default: ./<study name>).")
     ] = None,
     workers: Workers = None,
+    executor: ExecutorName = "local",
+    scheduler: SchedulerAddress = None,
+    fallback_local: FallbackLocal = False,
     db: Database = None,
     *,
     settings: FitSettings,
@@ -96,7 +104,8 @@ def study_run(
     Fit flags are defaults for every job; the study file's own settings win.
     """
     definition = load_study(study_file)
-    run_and_report(definition, out_dir or Path.cwd() / definition.name, settings, workers, db)
+    chosen = executor_from_options(executor, scheduler, workers, fallback_local=fallback_local)
+    run_and_report(definition, out_dir or Path.cwd() / definition.name, settings, chosen, db)
 
 
 @app.command("batch")
@@ -115,6 +124,9 @@ def batch(
     loader: Loader = "auto",
     out_dir: OutDir = None,
     workers: Workers = None,
+    executor: ExecutorName = "local",
+    scheduler: SchedulerAddress = None,
+    fallback_local: FallbackLocal = False,
     db: Database = None,
     *,
     settings: FitSettings,
@@ -132,7 +144,8 @@ def batch(
         },
     }
     definition = study_from_dict(values, Path.cwd())
-    run_and_report(definition, out_dir or Path.cwd(), settings, workers, db)
+    chosen = executor_from_options(executor, scheduler, workers, fallback_local=fallback_local)
+    run_and_report(definition, out_dir or Path.cwd(), settings, chosen, db)
 
 
 @study_app.command("status")

@@ -14,8 +14,9 @@ from rich.table import Table
 
 from metagenx.cli.app import app
 from metagenx.cli.data_options import DataSet, Loader, OutDir, Sequential, dataset_key
+from metagenx.cli.executor_options import Workers
 from metagenx.cli.options import with_fit_settings
-from metagenx.cli.study import Database, Workers, interrupt_on_signals
+from metagenx.cli.study import Database, interrupt_on_signals
 from metagenx.engine.settings import FitSettings
 from metagenx.store import JobFilter, Store, list_jobs
 
