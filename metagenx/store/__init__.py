@@ -13,6 +13,14 @@ writer. Open it with :func:`open_store`, then call the store functions inside
 
 from __future__ import annotations
 
+from metagenx.store.accounts import (
+    add_user,
+    authenticate,
+    create_token,
+    find_user,
+    list_users,
+    revoke_tokens,
+)
 from metagenx.store.catalog import add_artifact, ensure_project, ensure_study, find_study
 from metagenx.store.db import Store, open_store, resolve_url
 from metagenx.store.errors import JobStateError, StoreError
@@ -38,6 +46,8 @@ from metagenx.store.models import (
     Study,
     StudyKind,
     StudyState,
+    Token,
+    User,
 )
 from metagenx.store.queries import (
     JobFilter,
@@ -62,12 +72,17 @@ __all__ = [
     "Study",
     "StudyKind",
     "StudyState",
+    "Token",
+    "User",
     "add_artifact",
     "add_jobs",
+    "add_user",
+    "authenticate",
     "cancel",
     "claim_next",
     "count_jobs",
     "counts_by_state",
+    "create_token",
     "ensure_project",
     "ensure_study",
     "events_after",
@@ -75,9 +90,11 @@ __all__ = [
     "file_sha256",
     "find_study",
     "find_succeeded",
+    "find_user",
     "finish",
     "job_key",
     "list_jobs",
+    "list_users",
     "open_store",
     "record_event",
     "record_progress",
@@ -85,4 +102,5 @@ __all__ = [
     "requeue_running",
     "resolve_url",
     "retry",
+    "revoke_tokens",
 ]

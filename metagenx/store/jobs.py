@@ -19,7 +19,7 @@ Attempts and the crash budget:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -67,11 +67,17 @@ def add_jobs(session: Session, study: Study, specs: Sequence[JobSpec]) -> list[J
 
 
 def claim_next(
-    session: Session, study_id: int | None, worker: str, *, owner: str | None = None
+    session: Session,
+    study_id: int | None,
+    worker: str,
+    *,
+    owner: str | None = None,
+    exclude_owners: Collection[str] = (),
 ) -> Job | None:
     """Start the oldest claimable queued job (of ``study_id``/``owner`` when given), or None.
 
-    Claimable: queued, and its dependency (if any) succeeded. The job becomes running with
+    Claimable: queued, its dependency (if any) succeeded, and its owner not in
+    ``exclude_owners`` (e.g. users at their limit of running fits). The job becomes running with
     ``attempts += 1``, ``started_at`` now and ``worker`` set. Two sessions never get the
     same job (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a guarded update everywhere).
     """
@@ -85,6 +91,8 @@ def claim_next(
         query = query.where(Job.study_id == study_id)
     if owner is not None:
         query = query.where(Job.owner == owner)
+    if exclude_owners:
+        query = query.where(Job.owner.not_in(list(exclude_owners)))
     if dialect_name(session) == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Job)
     for _ in range(_CLAIM_TRIES):

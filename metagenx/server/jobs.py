@@ -1,0 +1,154 @@
+"""What the job routes do beyond one store call: filters, cancel-and-wait, delete with files, downloads."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from fastapi import HTTPException
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, defer
+
+from metagenx.controller.tasks import job_directory
+from metagenx.server.access import find_project, study_for
+from metagenx.server.identity import Account
+from metagenx.server.service import Service
+from metagenx.store import (
+    Artifact,
+    Job,
+    JobFilter,
+    JobState,
+    JobStateError,
+    Project,
+    Study,
+    StudyKind,
+    cancel,
+)
+from metagenx.store.queries import _conditions as job_conditions  # the filter of list_jobs, reused
+
+CANCEL_WAIT = 5.0
+"""Seconds a cancel request waits for the controller to confirm (it acts within ~0.2 s)."""
+POLL = 0.05
+
+
+def job_filter(
+    session: Session,
+    user: Account,
+    *,
+    project: str | None,
+    study: int | None,
+    states: Sequence[str] | None,
+    owner: str | None,
+) -> JobFilter | None:
+    """The store filter for a job listing by ``user``; None when it can match nothing they may see.
+
+    ``project`` names a project of ``owner`` (default: the user). A study the user may not
+    see is a 404.
+    """
+    if owner is not None and not user.may_see(owner):
+        return None
+    project_id = None
+    if project is not None:
+        row = find_project(session, owner or user.name, project)
+        if row is None:
+            return None
+        project_id = row.id
+    if study is not None:
+        study_for(session, user, study)
+    return JobFilter(
+        study_id=study,
+        project_id=project_id,
+        owner=owner if owner is not None else (None if user.is_admin else user.name),
+        states=[JobState(s) for s in states] if states else None,
+    )
+
+
+def job_page(session: Session, filters: JobFilter, offset: int, limit: int) -> list[tuple[Job, str]]:
+    """A page of jobs (as :func:`metagenx.store.list_jobs`) with their project's name, without
+    their results (a result alone can be larger than the whole summary)."""
+    query = (
+        select(Job, Project.name)
+        .join(Project, Project.id == Job.project_id)
+        .where(*job_conditions(filters))
+        .options(defer(Job.result))
+        .order_by(Job.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(job, name) for job, name in session.execute(query)]
+
+
+def cancel_and_wait(session: Session, service: Service, job: Job) -> Job:
+    """Cancel ``job`` through the controller (which kills a running fit) and wait until it is done."""
+    if job.state.finished:
+        return job
+    if not service.alive:  # no controller to ask: nothing runs, cancel in the store
+        cancel(session, job)
+        service.publish_state(job)
+        return job
+    service.cancel(job.id)
+    deadline = time.monotonic() + CANCEL_WAIT
+    while time.monotonic() < deadline:
+        state = session.execute(select(Job.state).where(Job.id == job.id)).scalar_one()
+        if JobState(state).finished:
+            break
+        time.sleep(POLL)
+    return session.get_one(Job, job.id, populate_existing=True)
+
+
+def delete_job(session: Session, service: Service, job: Job) -> None:
+    """Delete a finished ``job`` with its events and output files (and its single-fit study)."""
+    if not job.state.finished:
+        raise JobStateError(f"job {job.id} is {job.state.value}; cancel it before deleting it")
+    study = session.get(Study, job.study_id) if job.study_id is not None else None
+    folder = job_directory(Path(study.directory), job) if study is not None and study.directory else None
+    session.delete(job)
+    session.flush()
+    service.progress.pop(job.id, None)
+    if study is not None and study.kind == StudyKind.FIT:
+        left = session.execute(select(func.count(Job.id)).where(Job.study_id == study.id)).scalar_one()
+        if left == 0:
+            session.delete(study)
+            folder = Path(study.directory) if study.directory else folder
+    if folder is not None and folder.resolve().is_relative_to(service.settings.studies_dir):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def model_file(job: Job) -> Path:
+    """The model file ``job`` fits; 409 when it is no longer on disk."""
+    path = Path(job.model_path)
+    if not path.is_file():
+        raise HTTPException(409, f"the model file of job {job.id} ({path.name}) is no longer on the server")
+    return path
+
+
+def artifacts_of(session: Session, job_id: int) -> list[Artifact]:
+    return list(
+        session.execute(select(Artifact).where(Artifact.job_id == job_id).order_by(Artifact.id)).scalars()
+    )
+
+
+def artifact_path(session: Session, job: Job, kind: str) -> Path:
+    """The file of ``kind`` that ``job`` left; 404 when there is none (yet) or it is gone."""
+    artifact = (
+        session.execute(
+            select(Artifact)
+            .where(Artifact.job_id == job.id, Artifact.kind == kind)
+            .order_by(Artifact.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+    if artifact is None:
+        known = sorted({a.kind for a in artifacts_of(session, job.id)})
+        hint = f"; it has: {', '.join(known)}" if known else f" ({job.state.value}, no files yet)"
+        raise HTTPException(404, f"job {job.id} has no {kind} file{hint}")
+    path = Path(artifact.path)
+    if not path.is_absolute() and job.study_id is not None:
+        study = session.get_one(Study, job.study_id)
+        path = Path(study.directory or ".") / path
+    if not path.is_file():
+        raise HTTPException(404, f"the {kind} file of job {job.id} is no longer on the server")
+    return path

@@ -1,0 +1,35 @@
+"""``/healthz`` (no token needed) and ``/metrics`` (Prometheus text format, token needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from metagenx.server.auth import CurrentUser
+from metagenx.server.deps import ServiceDep
+from metagenx.server.schemas import Health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+async def health(service: ServiceDep) -> JSONResponse:
+    """``ok`` while the database answers and the controller runs; 503 otherwise."""
+    try:
+        await service.read(lambda session: session.execute(text("SELECT 1")))
+        database = "ok"
+    except SQLAlchemyError as error:
+        database = f"unreachable: {type(error).__name__}"
+    controller = "running" if service.alive else (service.failure or "not running")
+    ok = database == "ok" and service.alive
+    body = Health(status="ok" if ok else "degraded", database=database, controller=controller)
+    return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(service: ServiceDep, user: CurrentUser) -> Response:
+    """Queue length, running fits, fits finished by outcome, evaluations per second (Prometheus)."""
+    return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

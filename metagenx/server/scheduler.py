@@ -1,0 +1,81 @@
+"""Scheduling in the server: per-user limits of running fits, and a controller that stops cleanly.
+
+The controller claims jobs in submission order; :class:`ServerController` leaves out the
+owners that have reached their limit of running fits (:class:`RunningLimits`), so their
+next jobs wait while other users' jobs run. On stop it records nothing more: the fits it
+kills then are re-queued without being charged an attempt.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from metagenx.controller import Controller
+from metagenx.controller.tasks import task_for
+from metagenx.executors import ExecutorEvent, LocalExecutor
+from metagenx.store import Job, JobState, Store, Study, claim_next
+from metagenx.store.models import User
+
+LIMITS_REFRESH = 5.0
+"""Seconds a read of the users' running limits is reused."""
+
+
+class RunningLimits:
+    """Which owners are at their limit of running fits (checked before every claim)."""
+
+    def __init__(self, default: int | None) -> None:
+        self.default = default
+        self.per_user: dict[str, int | None] = {}
+        self.read_at = -LIMITS_REFRESH
+
+    def owners_at_limit(self, session: Session) -> set[str]:
+        """Owners whose running fits reached their limit (theirs, else the server's default)."""
+        if time.monotonic() - self.read_at > LIMITS_REFRESH:
+            rows = session.execute(select(User.name, User.max_running)).tuples()
+            self.per_user = {name: limit for name, limit in rows if limit is not None}
+            self.read_at = time.monotonic()
+        if self.default is None and not self.per_user:
+            return set()
+        running = session.execute(
+            select(Job.owner, func.count()).where(Job.state == JobState.RUNNING).group_by(Job.owner)
+        ).tuples()
+        full = set()
+        for owner, count in running:
+            limit = self.per_user.get(owner, self.default)
+            if limit is not None and count >= limit:
+                full.add(owner)
+        return full
+
+
+class ServerController(Controller):
+    """The controller of a server: honours per-user running limits and stops without charging fits."""
+
+    def __init__(self, store: Store, executor: LocalExecutor, limits: RunningLimits) -> None:
+        super().__init__(store, executor)
+        self.limits = limits
+        self.stopping = False
+
+    def dispatch(self, study_id: int | None) -> None:
+        """As :meth:`Controller.dispatch`, but skipping owners at their running limit."""
+        while not self.stopping and self.executor.in_flight < self.executor.capacity:
+            with self.store.session() as session:
+                full = self.limits.owners_at_limit(session)
+                job = claim_next(session, study_id, self.worker, exclude_owners=full)
+                if job is None:
+                    return
+                study = session.get_one(Study, job.study_id) if job.study_id is not None else None
+                directory = Path(study.directory) if study is not None and study.directory else Path.cwd()
+                task = task_for(session, job, directory)
+                group = f"{job.owner}/{job.study_id}"
+            self.executor.submit(task, group)
+            self.notify({"type": "claimed", "job_id": task.job_id})
+
+    def record(self, session: Any, event: ExecutorEvent) -> None:
+        """Record ``event``, except while stopping: the fits killed then are re-queued, uncharged."""
+        if not self.stopping:
+            super().record(session, event)

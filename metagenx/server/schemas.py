@@ -1,0 +1,136 @@
+"""What the API sends and accepts: one family of schemas per entity (Create / Public / List)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+State = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class Progress(BaseModel):
+    """Where a fit is: its current run's latest report, or the final figures of a finished fit."""
+
+    generation: int | None = None
+    best_fom: float | None = None
+    evaluations: int | None = None
+    elapsed: float | None = Field(None, description="Seconds since the run's fit started.")
+
+
+class ArtifactPublic(BaseModel):
+    """A file a job left: ``kind`` is ``model`` (fitted .hgx), ``result_json``, ``parameters_csv``,
+    ``fit_png`` or ``fom_png``."""
+
+    kind: str
+    name: str
+    size: int = Field(description="Bytes.")
+    url: str
+
+
+class JobSummary(BaseModel):
+    """A job as listed."""
+
+    id: int
+    owner: str
+    project: str
+    project_id: int
+    study_id: int | None
+    label: str
+    model: str = Field(description="File name of the model the job fits.")
+    state: State
+    fom: float | None
+    seed: int
+    runs: int
+    attempts: int
+    interruptions: int
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None = Field(None, description="Why the job failed or was cancelled.")
+    stop_reason: str | None = None
+    progress: Progress | None = None
+
+
+class JobPublic(JobSummary):
+    """One job in full: settings, changes, result and files."""
+
+    study: str | None
+    key: str
+    model_sha256: str
+    settings: dict[str, Any]
+    overrides: dict[str, Any]
+    result: dict[str, Any] | None
+    artifacts: list[ArtifactPublic]
+    created: bool | None = Field(
+        None, description="On submissions: true when the job is new, false when it existed (idempotent)."
+    )
+
+
+class JobList(BaseModel):
+    items: list[JobSummary]
+    total: int
+    offset: int
+    limit: int
+
+
+class ParameterChange(BaseModel):
+    """A change to one row of the model's parameter grid (None: keep)."""
+
+    name: str
+    value: float | None = None
+    fit: bool | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+class ReprocessRequest(BaseModel):
+    """Run a job again with changed fit settings and/or parameters (as a new job)."""
+
+    settings: dict[str, Any] = Field(default_factory=dict, description="Fit settings to change.")
+    parameters: list[ParameterChange] = Field(default_factory=list)
+    project: str | None = Field(None, description="Project of the new job (default: the job's own).")
+
+
+class StudyPublic(BaseModel):
+    id: int
+    name: str
+    kind: str
+    state: str
+    owner: str
+    project: str
+    project_id: int
+    created_at: datetime
+    jobs: int
+    counts: dict[str, int]
+    definition: dict[str, Any]
+    created: bool | None = None
+
+
+class StudyList(BaseModel):
+    items: list[StudyPublic]
+    total: int
+
+
+class ProjectCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=128)
+
+
+class ProjectPublic(BaseModel):
+    id: int
+    name: str
+    owner: str
+    created_at: datetime
+    studies: int
+    counts: dict[str, int] = Field(description="Jobs by state.")
+
+
+class ProjectList(BaseModel):
+    items: list[ProjectPublic]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: str
+    controller: str

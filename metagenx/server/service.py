@@ -1,0 +1,175 @@
+"""The server's engine room: the job store, the controller on its own thread, live events, metrics.
+
+:class:`Service` is created by the app's lifespan. :meth:`Service.start` opens the store,
+re-queues jobs a previous server left running, and starts the controller thread (local
+executor). :meth:`Service.stop` ends it cleanly: running fits are killed and their jobs
+re-queued without being charged an attempt, so a restart finishes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from metagenx.executors import ExecutorEvent, LocalExecutor
+from metagenx.server.broadcast import Broadcaster, LiveEvent
+from metagenx.server.identity import TokenCache
+from metagenx.server.metrics import ServerMetrics
+from metagenx.server.scheduler import RunningLimits, ServerController
+from metagenx.server.settings import Settings
+from metagenx.store import Job, JobState, counts_by_state, open_store
+
+log = logging.getLogger(__name__)
+
+STOP_POLL = 0.5
+READERS = 4
+"""Threads serving the hot reads (job status, lists, health) at once: fewer than the store's pooled
+connections, so that no request opens (and configures) a connection of its own; more would
+only contend for the GIL."""
+T = TypeVar("T")
+OUTCOMES = {
+    "result": JobState.SUCCEEDED,
+    "error": JobState.FAILED,
+    "crashed": JobState.FAILED,
+    "cancelled": JobState.CANCELLED,
+}
+"""The final state each executor event leads to when it is the one that ends a fit."""
+
+
+class Service:
+    """Store, controller thread, live events and metrics of one running server."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings.model_copy(update={"data_dir": settings.data_dir.expanduser().resolve()})
+        self.broadcaster = Broadcaster()
+        self.tokens = TokenCache()
+        self.progress: dict[int, dict[str, Any]] = {}
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.failure: str | None = None
+        self.store = open_store(self.settings.db, self.settings.data_dir)
+        self.executor = LocalExecutor(workers=self.settings.workers)
+        self.controller = ServerController(
+            self.store, self.executor, RunningLimits(self.settings.max_running_per_user)
+        )
+        self.metrics = ServerMetrics(self.job_counts, self.executor.capacity)
+        self.readers = ThreadPoolExecutor(READERS, thread_name_prefix="metagenx-read")
+
+    # -- life cycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Re-queue what a previous server left running, then start the controller thread."""
+        for folder in (self.settings.uploads_dir, self.settings.studies_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        recovered = self.controller.recover()
+        if recovered:
+            log.info("re-queued %d job(s) interrupted by the previous server", recovered)
+        self.controller.listeners.append(self.on_event)
+        self.thread = threading.Thread(target=self.run_controller, name="metagenx-controller", daemon=True)
+        self.thread.start()
+
+    def run_controller(self) -> None:
+        try:
+            self.controller.run(None, self.stop_event, until_idle=False)
+        except Exception as exc:  # reported by /healthz; the API keeps serving the store
+            log.exception("the controller stopped")
+            self.failure = f"the controller stopped: {type(exc).__name__}: {exc}"
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Kill running fits and re-queue their jobs (not charged), then close the store.
+
+        Every runner is killed, busy or idle, until the controller thread has ended: once
+        stopping, nothing a runner reports is recorded, and the controller re-queues the jobs
+        that were running as it exits.
+        """
+        self.controller.stopping = True
+        self.stop_event.set()
+        deadline = time.monotonic() + timeout
+        while self.thread is not None and self.thread.is_alive() and time.monotonic() < deadline:
+            for slot in self.executor.slots:
+                runner = slot.runner
+                if runner is not None:
+                    runner.kill()
+            self.thread.join(STOP_POLL)
+        self.readers.shutdown(wait=True, cancel_futures=True)
+        self.store.close()
+
+    @property
+    def alive(self) -> bool:
+        """True while the controller thread runs."""
+        return self.thread is not None and self.thread.is_alive() and self.failure is None
+
+    # -- questions -----------------------------------------------------------------------------
+    async def read(self, work: Callable[[Session], T]) -> T:
+        """``work(session)`` in one of :data:`READERS` threads, with a session of its own.
+
+        A plain executor: lighter per call than FastAPI's thread pool, which the hot reads
+        would otherwise enter twice (dependency and route).
+        """
+
+        def run() -> T:
+            with self.store.session() as session:
+                return work(session)
+
+        return await asyncio.get_running_loop().run_in_executor(self.readers, run)
+
+    def job_counts(self) -> dict[JobState, int]:
+        with self.store.session() as session:
+            return counts_by_state(session)
+
+    def cancel(self, job_id: int) -> None:
+        """Ask the controller to cancel ``job_id`` (applied on its thread within a moment)."""
+        self.controller.request_cancel(job_id)
+
+    # -- live events ---------------------------------------------------------------------------
+    def publish_state(self, job: Job) -> None:
+        """Tell live streams about ``job``'s state as stored."""
+        self.broadcaster.publish(state_event(job))
+
+    def on_event(self, event: ExecutorEvent) -> None:
+        """Controller listener (its thread): keep the latest progress, count metrics, publish."""
+        if self.controller.stopping or "job_id" not in event:
+            return
+        job_id = int(event["job_id"])
+        kind = event.get("type")
+        if kind == "progress":
+            progress = {k: event.get(k) for k in ("generation", "best_fom", "evaluations", "elapsed")}
+            self.metrics.progress(job_id, int(event.get("evaluations") or 0))
+            study_id = self.progress.get(job_id, {}).get("study_id")
+            if study_id is None:
+                with self.store.session() as session:
+                    study_id = session.execute(select(Job.study_id).where(Job.id == job_id)).scalar()
+            self.progress[job_id] = progress | {"study_id": study_id}
+            self.broadcaster.publish({"type": "progress", "job_id": job_id, "study_id": study_id} | progress)
+        elif kind in ("claimed", "result", "error", "crashed", "cancelled", "dropped"):
+            if kind == "result":  # the evaluations since the last progress report
+                self.metrics.progress(job_id, int(event["result"].get("evaluations") or 0))
+            with self.store.session() as session:
+                job = session.get(Job, job_id)
+            if job is None:
+                return
+            if job.state != JobState.RUNNING:
+                self.progress.pop(job_id, None)
+            if job.state == OUTCOMES.get(str(kind)):  # this event ended the fit: count it once
+                self.metrics.fit_finished(job_id, job.state)
+            self.publish_state(job)
+
+
+def state_event(job: Job) -> LiveEvent:
+    """The live ``state`` event of ``job`` as it stands."""
+    return {
+        "type": "state",
+        "job_id": job.id,
+        "study_id": job.study_id,
+        "state": job.state.value,
+        "fom": job.fom,
+        "error": job.last_error if job.state == JobState.FAILED else None,
+        "run": job.runs,
+    }
