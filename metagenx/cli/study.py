@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -23,11 +23,13 @@ from metagenx.cli.executor_options import (
     executor_from_options,
 )
 from metagenx.cli.options import with_fit_settings
-from metagenx.cli.study_display import StudyDisplay
 from metagenx.engine.settings import FitSettings
-from metagenx.executors import Executor
-from metagenx.study.definition import StudyDefinition, load_study, study_from_dict
-from metagenx.study.report import StudyResults, summary_tables
+from metagenx.study.definition import load_study, study_from_dict
+
+if TYPE_CHECKING:  # the store, plots and executors load only when a command runs
+    from metagenx.executors import Executor
+    from metagenx.study.definition import StudyDefinition
+    from metagenx.study.report import StudyResults
 
 study_app = typer.Typer(help="Run a study file (many starts, settings, parameters, data files); see results.")
 app.add_typer(study_app, name="study")
@@ -63,6 +65,7 @@ def run_and_report(
     definition: StudyDefinition, directory: Path, settings: FitSettings, executor: Executor, db: str | None
 ) -> None:
     """Run with a live display, then print the study summary; exit 1 if any job failed, 130 if interrupted."""
+    from metagenx.cli.study_display import StudyDisplay
     from metagenx.study.run import run_study
 
     console = Console()
@@ -79,6 +82,8 @@ def run_and_report(
 
 
 def print_results(console: Console, directory: Path, results: StudyResults) -> None:
+    from metagenx.study.report import summary_tables
+
     for table in summary_tables(results):
         console.print(table)
     console.print(f"results in {directory}: results.csv, results.json, summary.json, plots, jobs/")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,11 +18,15 @@ from metagenx.cli.executor_options import Workers
 from metagenx.cli.options import with_fit_settings
 from metagenx.cli.study import Database, interrupt_on_signals
 from metagenx.engine.settings import FitSettings
-from metagenx.store import JobFilter, Store, list_jobs
+
+if TYPE_CHECKING:
+    from metagenx.store import Store
 
 
 def series_table(store: Store, study_id: int, columns: int = 3) -> Table:
     """One row per file: state, FOM and the first fitted parameters."""
+    from metagenx.store import JobFilter, list_jobs
+
     with store.session() as session:
         jobs = list_jobs(session, JobFilter(study_id=study_id), limit=10_000)
     names: list[str] = []
