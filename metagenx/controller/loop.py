@@ -132,7 +132,7 @@ class Controller:
     def dispatch(self, study_id: int | None) -> None:
         while self.executor.in_flight < self.executor.capacity:
             with self.store.session() as session:
-                job = claim_next(session, study_id, self.worker)
+                job = claim_next(session, study_id, self.worker, exclude_owners=self.owners_to_skip(session))
                 if job is None:
                     return
                 study = session.get_one(Study, job.study_id) if job.study_id is not None else None
@@ -141,6 +141,10 @@ class Controller:
                 group = f"{job.owner}/{job.study_id}"
             self.executor.submit(task, group)
             self.notify({"type": "claimed", "job_id": task.job_id})
+
+    def owners_to_skip(self, session: Any) -> set[str]:
+        """Owners whose queued jobs must wait for now (e.g. at a limit of running fits); none here."""
+        return set()
 
     def idle(self, study_id: int | None) -> bool:
         with self.store.session() as session:

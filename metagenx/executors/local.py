@@ -137,6 +137,11 @@ class LocalExecutor(Executor):
             if slot.runner is None:
                 slot.runner = self.runner_factory()
             slot.group = group
+            with self.lock:  # a kill() that came while the runner was being replaced missed it
+                killed = task.job_id in self.cancelled
+            if killed:
+                self.end(task.job_id, {"type": "crashed", "job_id": task.job_id, "reason": "cancelled"})
+                return
             outcome = slot.runner.run(task, on_event=self.forward)
             self.end(task.job_id, outcome.message)
         except (RunnerDied, OSError) as exc:

@@ -9,16 +9,14 @@ kills then are re-queued without being charged an attempt.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from metagenx.controller import Controller
-from metagenx.controller.tasks import task_for
 from metagenx.executors import ExecutorEvent, LocalExecutor
-from metagenx.store import Job, JobState, Store, Study, claim_next
+from metagenx.store import Job, JobState, Store
 from metagenx.store.models import User
 
 LIMITS_REFRESH = 5.0
@@ -61,19 +59,13 @@ class ServerController(Controller):
         self.stopping = False
 
     def dispatch(self, study_id: int | None) -> None:
-        """As :meth:`Controller.dispatch`, but skipping owners at their running limit."""
-        while not self.stopping and self.executor.in_flight < self.executor.capacity:
-            with self.store.session() as session:
-                full = self.limits.owners_at_limit(session)
-                job = claim_next(session, study_id, self.worker, exclude_owners=full)
-                if job is None:
-                    return
-                study = session.get_one(Study, job.study_id) if job.study_id is not None else None
-                directory = Path(study.directory) if study is not None and study.directory else Path.cwd()
-                task = task_for(session, job, directory)
-                group = f"{job.owner}/{job.study_id}"
-            self.executor.submit(task, group)
-            self.notify({"type": "claimed", "job_id": task.job_id})
+        """As :meth:`Controller.dispatch`, but claiming nothing once stopping."""
+        if not self.stopping:
+            super().dispatch(study_id)
+
+    def owners_to_skip(self, session: Session) -> set[str]:
+        """Owners at their limit of running fits: their next jobs wait while others run."""
+        return self.limits.owners_at_limit(session)
 
     def record(self, session: Any, event: ExecutorEvent) -> None:
         """Record ``event``, except while stopping: the fits killed then are re-queued, uncharged."""
