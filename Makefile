@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+	sh scripts/install-system-deps.sh
 
 demo: $(STAMP)
 	mkdir -p demo

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Debian packages metagenx needs outside Python, installed only when missing.
+#   bubblewrap: the `bwrap` sandbox every fit of a shared server runs in (docs/security.md).
+# Idempotent: does nothing when everything is present; does nothing (with a note) when not root.
+set -eu
+
+PACKAGES="bubblewrap"
+
+missing=""
+for package in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $package"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+if [ "$(id -u)" != "0" ]; then
+    echo "note: system packages missing:$missing (run as root: apt-get install$missing)" >&2
+    exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "note: no apt-get here; install$missing with your system's package manager" >&2
+    exit 0
+fi
+echo "installing system packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086  # word splitting of the package list is intended
+apt-get install -y -qq --no-install-recommends $missing
