@@ -47,6 +47,20 @@ def open_accounts(data_dir: Path | None, db: str | None) -> Store:
     return open_store(settings.db, settings.data_dir)
 
 
+LimitCpu = Annotated[
+    float | None, typer.Option("--cpu-seconds", help="CPU time of one fit, s [server default 3600].")
+]
+LimitMemory = Annotated[
+    float | None, typer.Option("--memory-gib", help="Memory of one fit, GiB [server default 4].")
+]
+LimitWall = Annotated[
+    float | None, typer.Option("--wall-seconds", help="Wall time of one fit, s [server default 14400].")
+]
+LimitOutput = Annotated[
+    float | None, typer.Option("--output-mib", help="Output one fit may write, MiB [server default 512].")
+]
+
+
 @app.command("serve")
 def serve_command(
     host: Annotated[str | None, typer.Option("--host", help="Address to listen on [127.0.0.1].")] = None,
@@ -65,8 +79,23 @@ def serve_command(
     max_queued: Annotated[
         int | None, typer.Option("--max-queued-per-user", help="Queued jobs per user [default 10000].")
     ] = None,
+    cpu_seconds: LimitCpu = None,
+    memory_gib: LimitMemory = None,
+    wall_seconds: LimitWall = None,
+    output_mib: LimitOutput = None,
+    unsafe_no_sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe-no-sandbox",
+            help="DANGEROUS: run uploaded models without the sandbox, with this server's rights."
+            " Only for a server whose every user you trust.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (docs at /docs) with the controller and local fit workers embedded.
+
+    Every fit runs in the sandbox (bubblewrap, its own uid, limits; see docs/security.md);
+    the server checks it at start-up and prints what it found. Run the server as root.
 
     Every option also reads METAGENX_<OPTION> (e.g. METAGENX_PORT). Ctrl-C or SIGTERM
     stops cleanly: running fits are stopped and re-queued, and finish after a restart.
@@ -85,6 +114,11 @@ def serve_command(
         max_upload_mb=max_upload_mb,
         max_running_per_user=max_running,
         max_queued_per_user=max_queued,
+        limit_cpu_seconds=cpu_seconds,
+        limit_memory_gib=memory_gib,
+        limit_wall_seconds=wall_seconds,
+        limit_output_mib=output_mib,
+        unsafe_no_sandbox=unsafe_no_sandbox or None,
     )
     console = Console(stderr=True, highlight=False)
     with open_accounts(settings.data_dir, settings.db) as store, store.session() as session:
@@ -114,6 +148,10 @@ def user_add(
     max_queued: Annotated[
         int | None, typer.Option("--max-queued", help="This user's limit of queued jobs.")
     ] = None,
+    cpu_seconds: LimitCpu = None,
+    memory_gib: LimitMemory = None,
+    wall_seconds: LimitWall = None,
+    output_mib: LimitOutput = None,
     data_dir: DataDir = None,
     db: Database = None,
 ) -> None:
@@ -121,8 +159,28 @@ def user_add(
     from metagenx.store import add_user
 
     with open_accounts(data_dir, db) as store, store.session() as session:
-        user = add_user(session, name, admin=admin, max_running=max_running, max_queued=max_queued)
+        limits = fit_limits(cpu_seconds, memory_gib, wall_seconds, output_mib)
+        user = add_user(
+            session, name, admin=admin, max_running=max_running, max_queued=max_queued, limits=limits
+        )
     typer.echo(f"created {'admin' if user.is_admin else 'user'} {user.name}")
+
+
+def fit_limits(
+    cpu_seconds: float | None, memory_gib: float | None, wall_seconds: float | None, output_mib: float | None
+) -> dict[str, float]:
+    """A user's own sandbox limits (s and bytes), checked like the server's."""
+    from metagenx.sandbox import Limits
+
+    values = {
+        "cpu_seconds": cpu_seconds,
+        "memory_bytes": None if memory_gib is None else int(memory_gib * 1024**3),
+        "wall_seconds": wall_seconds,
+        "max_output_bytes": None if output_mib is None else int(output_mib * 1024**2),
+    }
+    chosen = {name: value for name, value in values.items() if value is not None}
+    Limits().merged(chosen)  # raises SettingsError naming a bad value
+    return chosen
 
 
 @user_app.command("list")

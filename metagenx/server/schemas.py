@@ -131,6 +131,10 @@ class ProjectList(BaseModel):
 
 
 class Health(BaseModel):
+    """``sandbox``: ``on``; ``off`` (started with --unsafe-no-sandbox: uploaded models run
+    unconfined); ``unavailable`` (required but missing: every job fails until fixed)."""
+
     status: Literal["ok", "degraded"]
     database: str
     controller: str
+    sandbox: Literal["on", "off", "unavailable"]

@@ -23,6 +23,7 @@ from metagenx.executors import ExecutorEvent, LocalExecutor
 from metagenx.server.broadcast import Broadcaster, LiveEvent
 from metagenx.server.identity import TokenCache
 from metagenx.server.metrics import ServerMetrics
+from metagenx.server.sandboxing import ServerSandbox
 from metagenx.server.scheduler import RunningLimits, ServerController
 from metagenx.server.settings import Settings
 from metagenx.store import Job, JobState, counts_by_state, open_store
@@ -56,7 +57,10 @@ class Service:
         self.thread: threading.Thread | None = None
         self.failure: str | None = None
         self.store = open_store(self.settings.db, self.settings.data_dir)
-        self.executor = LocalExecutor(workers=self.settings.workers)
+        self.sandbox = ServerSandbox(self.settings, self.store)
+        self.executor = LocalExecutor(
+            workers=self.settings.workers, runner_factory=self.sandbox.runner_factory()
+        )
         self.controller = ServerController(
             self.store, self.executor, RunningLimits(self.settings.max_running_per_user)
         )
@@ -68,6 +72,7 @@ class Service:
         """Re-queue what a previous server left running, then start the controller thread."""
         for folder in (self.settings.uploads_dir, self.settings.studies_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        log.warning("%s", self.sandbox.check())
         recovered = self.controller.recover()
         if recovered:
             log.info("re-queued %d job(s) interrupted by the previous server", recovered)

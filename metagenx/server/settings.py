@@ -26,6 +26,10 @@ class Settings(BaseSettings):
         max_queued_per_user: queued jobs per user; submissions beyond it get 429.
         sse_keepalive: seconds between keep-alive comments on idle event streams.
         log_level: uvicorn's log level.
+        unsafe_no_sandbox: run uploaded models without the sandbox (only for trusted users).
+        bwrap: the bubblewrap program of the sandbox.
+        limit_cpu_seconds, limit_memory_gib, limit_wall_seconds, limit_output_mib: limits of
+            every fit (CPU s, GiB, wall s, MiB written); users may have their own.
     """
 
     model_config = SettingsConfigDict(env_prefix="METAGENX_", extra="ignore")
@@ -40,6 +44,12 @@ class Settings(BaseSettings):
     max_queued_per_user: int | None = Field(default=10_000, ge=0)
     sse_keepalive: float = Field(default=15.0, gt=0)
     log_level: str = "info"
+    unsafe_no_sandbox: bool = False
+    bwrap: str = "bwrap"
+    limit_cpu_seconds: float = Field(default=3600.0, gt=0)
+    limit_memory_gib: float = Field(default=4.0, gt=0)
+    limit_wall_seconds: float = Field(default=4 * 3600.0, gt=0)
+    limit_output_mib: float = Field(default=512.0, gt=0)
 
     @property
     def max_upload_bytes(self) -> int:

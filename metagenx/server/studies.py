@@ -57,7 +57,12 @@ def save_files(service: Service, files: list[UploadFile], folder: Path) -> None:
     """Store the study's files in ``folder``: models checked first; a file that exists with other
     content is a 409 (choose another study name), the same content is kept as it is."""
     models = [f for f in files if upload_path(f.filename).suffix.lower() in MODEL_SUFFIXES]
-    checked = {id(f): save_model(f.file, f.filename, service.settings.uploads_dir) for f in models}
+    checked = {
+        id(f): save_model(
+            f.file, f.filename, service.settings.uploads_dir, max_bytes=service.settings.max_upload_bytes
+        )
+        for f in models
+    }
     for upload in files:
         target = folder / upload_path(upload.filename)
         saved = checked.get(id(upload))

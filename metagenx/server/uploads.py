@@ -23,8 +23,8 @@ from typing import Any, BinaryIO
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from metagenx.engine.files import model_format
 from metagenx.errors import ModelFileError
+from metagenx.sandbox import validate_model_upload
 from metagenx.server.settings import MIB
 
 UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]+")
@@ -99,10 +99,14 @@ def clean_name(filename: str | None, fallback: str = "upload") -> str:
     return name[:120] or fallback
 
 
-def save_model(source: BinaryIO, filename: str | None, uploads: Path) -> SavedFile:
-    """Check an uploaded model (HDF5 ``.hgx`` / zip ``.gx``) and file it as ``uploads/<sha256>.<ext>``.
+def save_model(
+    source: BinaryIO, filename: str | None, uploads: Path, *, max_bytes: int = 50 * 1024**2
+) -> SavedFile:
+    """Check an uploaded model and file it as ``uploads/<sha256>.<ext>``.
 
-    Raises :class:`ModelFileError` (422) naming the upload when it is not a GenX model file.
+    The check (:func:`metagenx.sandbox.validate_model_upload`) runs no code from the file:
+    an HDF5 ``.hgx`` must hold GenX's groups, a zip ``.gx`` GenX's members within bounded
+    uncompressed sizes. Raises :class:`ModelFileError` (422) naming the upload otherwise.
     """
     name = clean_name(filename, "model")
     staging = uploads / ".incoming" / secrets.token_hex(8)
@@ -112,7 +116,7 @@ def save_model(source: BinaryIO, filename: str | None, uploads: Path) -> SavedFi
         digest, size = copy_hashing(source, staged)
         if size == 0:
             raise ModelFileError(f"the uploaded model {name} is empty")
-        kind = model_format(staged)
+        kind = validate_model_upload(staged, max_bytes=max_bytes)
         target = uploads / f"{digest}.{kind.value}"
         if not target.exists():
             os.replace(staged, target)

@@ -13,6 +13,7 @@ import hmac
 import re
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -43,15 +44,22 @@ def add_user(
     admin: bool = False,
     max_running: int | None = None,
     max_queued: int | None = None,
+    limits: dict[str, Any] | None = None,
 ) -> User:
-    """Create user ``name``; :class:`StoreError` if the name is taken or not allowed."""
+    """Create user ``name``; :class:`StoreError` if the name is taken or not allowed.
+
+    ``limits`` are sandbox limits of this user's fits over the server's (see
+    :class:`metagenx.sandbox.Limits`), e.g. ``{"cpu_seconds": 600}``.
+    """
     check_user_name(name)
     if find_user(session, name) is not None:
         raise StoreError(f"user {name!r} exists already")
     for label, limit in (("max running", max_running), ("max queued", max_queued)):
         if limit is not None and limit < 0:
             raise StoreError(f"{label} of user {name!r} must be 0 or more, got {limit}")
-    user = User(name=name, is_admin=admin, max_running=max_running, max_queued=max_queued)
+    user = User(
+        name=name, is_admin=admin, max_running=max_running, max_queued=max_queued, limits=limits or None
+    )
     session.add(user)
     session.flush()
     return user

@@ -270,7 +270,7 @@ class User(Base):
     """An account of the HTTP server. ``name`` is what ``owner`` columns hold.
 
     ``max_running`` / ``max_queued`` override the server's per-user limits (None: the
-    server's defaults).
+    server's defaults); ``limits`` overrides the server's sandbox limits per fit.
     """
 
     __tablename__ = "users"
@@ -281,6 +281,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     max_running: Mapped[int | None]
     max_queued: Mapped[int | None]
+    limits: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Sandbox limits of this user's fits (``cpu_seconds``, ``memory_bytes``, ``wall_seconds``,
+    ``max_output_bytes``...) over the server's; None: the server's."""
 
 
 class Token(Base):

@@ -124,12 +124,24 @@ def test_cancel_delete_and_rerun(api: Api, xray: Path) -> None:
     api.post(f"/api/v1/jobs/{resubmitted.json()['id']}/cancel")
 
 
-def test_a_model_that_fails_to_load_fails_its_job_with_the_reason(api: Api, tmp_path: Path) -> None:
-    broken = tmp_path / "broken.hgx"
-    with h5py.File(broken, "w") as handle:
+def test_an_hdf5_file_that_is_not_a_genx_model_is_refused_at_upload(api: Api, tmp_path: Path) -> None:
+    other = tmp_path / "other.hgx"
+    with h5py.File(other, "w") as handle:
         handle["something"] = [1, 2, 3]
+    answer = api.submit(other)
+    assert answer.status_code == 422 and "other.hgx" in answer.json()["detail"]
+
+
+def test_a_model_whose_script_fails_fails_its_job_with_the_reason(
+    api: Api, superadam: Path, tmp_path: Path
+) -> None:
+    model = GenxModel.load(superadam)
+    model.model.set_script(
+        model.script.replace("def Sim(data):", "def Sim(data):\n    raise ValueError('no beam')")
+    )
+    broken = model.save(tmp_path / "broken.hgx")
     job = api.submit(broken).json()
     done = api.wait(job["id"])
-    assert done["state"] == "failed" and done["error"]
-    assert "broken.hgx" in done["error"] or "GenX" in done["error"], done["error"]
+    assert done["state"] == "failed"
+    assert "ValueError: no beam" in done["error"] and "script line" in done["error"], done["error"]
     assert api.get("/healthz").json()["status"] == "ok"

@@ -24,8 +24,11 @@ async def health(service: ServiceDep) -> JSONResponse:
     except SQLAlchemyError as error:
         database = f"unreachable: {type(error).__name__}"
     controller = "running" if service.alive else (service.failure or "not running")
-    ok = database == "ok" and service.alive
-    body = Health(status="ok" if ok else "degraded", database=database, controller=controller)
+    sandbox = service.sandbox.state
+    ok = database == "ok" and service.alive and sandbox != "unavailable"
+    body = Health(
+        status="ok" if ok else "degraded", database=database, controller=controller, sandbox=sandbox
+    )
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 

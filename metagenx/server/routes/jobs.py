@@ -33,7 +33,9 @@ def submit_job(
 ) -> Response:
     """Submit one fit. The same file with the same settings again returns the existing job (200)."""
     values = parse_settings(json_object(settings or "{}", "settings"))
-    saved = save_model(model.file, model.filename, service.settings.uploads_dir)
+    saved = save_model(
+        model.file, model.filename, service.settings.uploads_dir, max_bytes=service.settings.max_upload_bytes
+    )
     job, created = submit_fit(
         session,
         service,

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("created_at", when(), nullable=False),
         sa.Column("max_running", sa.Integer(), nullable=True),
         sa.Column("max_queued", sa.Integer(), nullable=True),
+        sa.Column("limits", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("name", name=op.f("uq_users_name")),
     )
