@@ -1,10 +1,11 @@
 #!/bin/sh
 # Debian packages metagenx needs outside Python, installed only when missing.
 #   bubblewrap: the `bwrap` sandbox every fit of a shared server runs in (docs/security.md).
+#   chromium: the headless browser of the dashboard's tests (tests/web/, driven by Playwright).
 # Idempotent: does nothing when everything is present; does nothing (with a note) when not root.
 set -eu
 
-PACKAGES="bubblewrap"
+PACKAGES="bubblewrap chromium"
 
 missing=""
 for package in $PACKAGES; do

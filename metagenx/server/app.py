@@ -21,6 +21,7 @@ from metagenx.server.service import Service
 from metagenx.server.settings import Settings
 from metagenx.server.uploads import BodyLimit
 from metagenx.web import STATIC_DIR
+from metagenx.web import router as web_router
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """Run GenX reflectivity fits on this server: submit models and studies, follow them
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(web_router)
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")

@@ -1,0 +1,212 @@
+// One job: live FOM plot, data and simulation, parameters, stop reason, downloads, cancel, re-run.
+
+import { api, download, follow } from '../api.js';
+import { between, bytes, duration, flash, fom, h, message, stat, stateBadge, takeFlash, when } from '../dom.js';
+import { parameterTable } from '../parameters.js';
+import { dataPlot, FomPlot, purge } from '../plots.js';
+
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+const ARTIFACTS = {
+  model: 'Fitted model (.hgx)',
+  result_json: 'Result (JSON)',
+  parameters_csv: 'Parameters (CSV)',
+  fit_png: 'Fit plot (PNG)',
+  fom_png: 'FOM plot (PNG)',
+};
+
+function card(title, ...children) {
+  return h('section', { class: 'card' }, h('h2', null, title), ...children);
+}
+
+export async function render(main, { params, signal }) {
+  const id = Number(params[0]);
+  let job = await api(`/api/v1/jobs/${id}`, { signal });
+  const live = { generation: null, best_fom: null, evaluations: null, elapsed: null };
+
+  const el = {
+    head: h('div', { class: 'page-head' }),
+    notice: h('div', null, takeFlash()),
+    stats: h('div', { class: 'stats' }),
+    progress: h('div', { class: 'progress-row' }),
+    error: h('div'),
+    fom: h('div', { class: 'plot', id: 'fom-plot', 'data-testid': 'fom-plot' }),
+    data: h('div', { class: 'plot', id: 'data-plot', 'data-testid': 'data-plot' }),
+    dataNote: h('div', { class: 'empty' }, 'The measured data and the simulation appear when the fit has finished.'),
+    fomNote: h('div', { class: 'empty', hidden: true }, 'No FOM history: the fit did not finish.'),
+    parameters: h('div', { 'data-testid': 'parameters' }),
+    downloads: h('div', { class: 'downloads', 'data-testid': 'downloads' }),
+    details: h('dl', { class: 'details' }),
+    rerun: h('div'),
+  };
+  const fomPlot = new FomPlot(el.fom, job.result?.fom_name);
+  signal.addEventListener('abort', () => { purge(el.fom); purge(el.data); });
+
+  main.append(
+    el.head, el.notice, el.stats, el.progress, el.error,
+    h('div', { class: 'grid-2' },
+      card('Figure of merit', el.fomNote, el.fom),
+      card('Data and simulation', el.dataNote, el.data)),
+    card('Parameters', el.parameters),
+    h('div', { class: 'grid-2' }, card('Downloads', el.downloads), card('Details', el.details)),
+  );
+
+  function head() {
+    const running = !FINISHED.has(job.state);
+    const cancel = h('button', {
+      class: 'button danger', type: 'button', disabled: !running, 'data-testid': 'cancel',
+      onclick: async () => {
+        if (!confirm(`Cancel job ${job.id} (${job.label})?`)) return;
+        try {
+          job = await api(`/api/v1/jobs/${job.id}/cancel`, { method: 'POST' });
+          draw();
+        } catch (error) {
+          el.error.replaceChildren(message(`Could not cancel: ${error.message}`));
+        }
+      },
+    }, 'Cancel');
+    const rerun = h('button', { class: 'button', type: 'button', disabled: running, 'data-testid': 're-run', onclick: toggleRerun }, 'Re-run…');
+    const study = job.study_id ? h('a', { href: `#/studies/${job.study_id}` }, job.study) : null;
+    el.head.replaceChildren(
+      h('div', null,
+        h('div', { class: 'crumbs' }, h('a', { href: '#/jobs' }, 'Jobs'), ` / job ${job.id}`),
+        h('div', { class: 'title-row' }, h('h1', null, job.label), stateBadge(job.state)),
+        h('div', { class: 'subtitle' }, job.model, ' · project ', job.project, study ? [' · study ', study] : null, ' · ', job.owner)),
+      h('div', { class: 'actions' }, rerun, cancel),
+    );
+  }
+
+  function stats() {
+    const p = job.state === 'running' ? { ...job.progress, ...dropNulls(live) } : (job.progress ?? {});
+    const budget = job.settings.max_generations;
+    const generation = p.generation === null || p.generation === undefined ? '—' : `${p.generation}${budget ? ` / ${budget}` : ''}`;
+    const elapsed = p.elapsed ?? (job.state === 'running' ? null : between(job.started_at, job.finished_at));
+    const reason = FINISHED.has(job.state) ? (job.stop_reason ?? job.state) : job.state === 'running' ? 'running…' : 'waiting in the queue';
+    el.stats.replaceChildren(
+      stat('Best FOM', fom(job.fom ?? p.best_fom), 'fom'),
+      stat('Generation', generation, 'generation'),
+      stat('Evaluations', p.evaluations ?? '—', 'evaluations'),
+      stat('Fit time', duration(elapsed), 'elapsed'),
+      stat('Stop reason', reason, 'stop-reason', true),
+    );
+    const fraction = budget && p.generation !== undefined && p.generation !== null ? Math.min(1, p.generation / budget) : null;
+    el.progress.hidden = job.state !== 'running' || fraction === null;
+    el.progress.replaceChildren(
+      h('div', { class: 'progress' }, h('span', { class: 'bar', style: { width: `${(fraction ?? 0) * 100}%` } })),
+      h('span', null, `${Math.round((fraction ?? 0) * 100)} % of the generation budget`),
+    );
+  }
+
+  function details() {
+    const rows = [
+      ['Job', `${job.id} (${job.runs} run${job.runs === 1 ? '' : 's'}, ${job.attempts} attempt${job.attempts === 1 ? '' : 's'})`],
+      ['Seed', String(job.seed)],
+      ['Submitted', when(job.queued_at)],
+      ['Started', when(job.started_at)],
+      ['Finished', when(job.finished_at)],
+      ['Settings', h('code', null, JSON.stringify(dropNulls(job.settings)))],
+      ['Model SHA-256', h('code', null, job.model_sha256)],
+    ];
+    if (job.result) rows.push(['GenX / metagenx', `${job.result.genx_version} / ${job.result.metagenx_version}`]);
+    el.details.replaceChildren(...rows.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v)]));
+  }
+
+  function downloads() {
+    const note = h('div', { class: 'note' });
+    const buttons = job.artifacts.map((a) =>
+      h('button', {
+        class: 'button', type: 'button', 'data-kind': a.kind,
+        onclick: () => download(a.url, a.name).catch((e) => { note.textContent = e.message; }),
+      }, ARTIFACTS[a.kind] ?? a.name, h('span', { class: 'muted' }, bytes(a.size))));
+    el.downloads.replaceChildren(...(buttons.length ? buttons : [h('span', { class: 'muted' }, 'Files appear when the fit has finished.')]), note);
+  }
+
+  function toggleRerun() {
+    if (el.rerun.childElementCount) return el.rerun.replaceChildren();
+    const proposal = job.state === 'succeeded' ? { seed: job.seed + 1 } : {};
+    const settings = h('textarea', { rows: 2, 'data-testid': 're-run-settings' }, JSON.stringify(proposal));
+    const note = h('div', { class: 'form-message error-text' });
+    async function start() {
+      try {
+        const changed = JSON.parse(settings.value.trim() || '{}');
+        const next = await api(`/api/v1/jobs/${job.id}/reprocess`, { method: 'POST', body: { settings: changed } });
+        if (next.id === job.id && !next.created) {
+          note.textContent = 'Nothing changed, so this is the same job: change a setting (e.g. the seed) to fit again.';
+          return;
+        }
+        if (next.id === job.id) {
+          flash('The job is queued again.');
+          window.dispatchEvent(new HashChangeEvent('hashchange'));
+          return;
+        }
+        if (next.created === false) flash(`A job with these settings existed already: this is job ${next.id}.`);
+        location.hash = `#/jobs/${next.id}`;
+      } catch (error) {
+        note.textContent = error.message;
+      }
+    }
+    el.rerun.replaceChildren(h('div', { class: 'card rerun' },
+      h('label', { class: 'field' }, 'Re-run as a new job, with these settings changed (JSON)', settings),
+      note,
+      h('div', { class: 'actions' }, h('button', { class: 'button primary', type: 'button', onclick: start }, 'Start re-run'))));
+  }
+
+  async function result() {
+    el.error.replaceChildren(job.error ? message(job.error) : '');
+    if (job.result) {
+      fomPlot.fomName = job.result.fom_name;
+      el.parameters.replaceChildren(parameterTable(job.result.parameters));
+      const history = job.result.fom_history ?? [];
+      await fomPlot.set(history.map((_, i) => i), history);
+    } else {
+      el.parameters.replaceChildren(h('div', { class: 'empty' }, 'No fitted parameters: the fit did not finish.'));
+      el.fom.hidden = fomPlot.x.length < 2;
+    }
+    el.fomNote.hidden = !el.fom.hidden;
+    const file = job.artifacts.find((a) => a.kind === 'result_json');
+    if (!file) {
+      el.dataNote.textContent = 'No data to show: the fit left no result.';
+      return;
+    }
+    const full = await api(file.url, { signal });
+    el.dataNote.hidden = true;
+    await dataPlot(el.data, full.datasets ?? []);
+  }
+
+  function draw() {
+    head();
+    el.head.after(el.rerun);
+    stats();
+    details();
+    downloads();
+  }
+
+  draw();
+  if (FINISHED.has(job.state)) return result();
+
+  el.parameters.replaceChildren(h('div', { class: 'empty' }, 'The fitted parameters appear when the fit has finished.'));
+  await fomPlot.set([], []);
+  if (job.progress) fomPlot.add(job.progress.generation, job.progress.best_fom);
+  await follow(`/api/v1/jobs/${id}/events`, (kind, data) => {
+    if (kind === 'progress') {
+      Object.assign(live, dropNulls(data));
+      fomPlot.add(data.generation, data.best_fom);
+      stats();
+    } else if (kind === 'state' && data.state !== job.state) {
+      if (data.state === 'running' && data.run !== undefined) fomPlot.newRun(data.run);
+      job.state = data.state;
+      head();
+      stats();
+      api(`/api/v1/jobs/${id}`, { signal }).then((fresh) => {
+        job = { ...fresh, state: job.state }; // the stream's state is the newest
+        details();
+      }, () => {});
+    }
+  }, signal);
+  job = await api(`/api/v1/jobs/${id}`, { signal });
+  draw();
+  await result();
+}
+
+function dropNulls(values) {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== null && v !== undefined));
+}

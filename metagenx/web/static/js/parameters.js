@@ -1,0 +1,46 @@
+// The fitted parameters of a job: value, bounds and where the value sits in its range.
+
+import { h, number, table } from './dom.js';
+
+const EDGE = 0.01;
+/** Values within 1 % of the range from a bound are flagged: the bound may be what stops the fit. */
+
+function position(p) {
+  const span = p.max - p.min;
+  return span > 0 ? Math.min(1, Math.max(0, (p.value - p.min) / span)) : 0.5;
+}
+
+function rangeVisual(p) {
+  const at = position(p);
+  const start = p.max > p.min ? Math.min(1, Math.max(0, (p.start - p.min) / (p.max - p.min))) : null;
+  const bound = at <= EDGE || at >= 1 - EDGE;
+  return h('div', { class: 'range-cell', style: { display: 'flex', alignItems: 'center' } },
+    h('div', {
+      class: bound ? 'range at-bound' : 'range',
+      title: `${(at * 100).toFixed(1)} % of the range from min to max${start === null ? '' : '; grey tick: start value'}`,
+      'data-position': at.toFixed(4),
+    },
+    h('div', { class: 'track' }),
+    start === null ? null : h('div', { class: 'start', style: { left: `${start * 100}%` } }),
+    h('div', { class: 'value', style: { left: `${at * 100}%` } })),
+    bound ? h('span', { class: 'flag' }, at <= EDGE ? 'at min' : 'at max') : null);
+}
+
+function error(p) {
+  if (p.error_low === null && p.error_high === null) return '—';
+  return `${number(p.error_low)} / +${number(p.error_high)}`;
+}
+
+export function parameterTable(parameters) {
+  const withErrors = parameters.some((p) => p.error_low !== null || p.error_high !== null);
+  const columns = [
+    { label: 'Parameter', value: (p) => h('span', { class: 'mono' }, p.name) },
+    { label: 'Value', class: 'num', value: (p) => number(p.value, 6) },
+    { label: 'Position in range', value: rangeVisual },
+    { label: 'Min', class: 'num', value: (p) => number(p.min) },
+    { label: 'Max', class: 'num', value: (p) => number(p.max) },
+    { label: 'Start', class: 'num', value: (p) => number(p.start) },
+  ];
+  if (withErrors) columns.push({ label: 'Error (−/+)', class: 'num', value: error });
+  return table(columns, parameters);
+}
