@@ -28,6 +28,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
+	sh scripts/install-system-deps.sh test
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

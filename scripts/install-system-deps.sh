@@ -1,11 +1,15 @@
 #!/bin/sh
 # Debian packages metagenx needs outside Python, installed only when missing.
 #   bubblewrap: the `bwrap` sandbox every fit of a shared server runs in (docs/security.md).
-#   chromium: the headless browser of the dashboard's tests (tests/web/, driven by Playwright).
+#   chromium: the headless browser of the dashboard's tests (tests/web/, driven by Playwright);
+#             installed only with the argument `test`.
 # Idempotent: does nothing when everything is present; does nothing (with a note) when not root.
 set -eu
 
-PACKAGES="bubblewrap chromium"
+PACKAGES="bubblewrap"
+if [ "${1:-}" = "test" ]; then
+    PACKAGES="$PACKAGES chromium"
+fi
 
 missing=""
 for package in $PACKAGES; do
