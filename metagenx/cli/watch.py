@@ -1,18 +1,30 @@
-"""``metagenx watch``: fit every new data file of a folder during beamtime, with a live table."""
+"""``metagenx watch``: fit each new data file of a folder during beamtime, with a live table.
+
+Locally (own job store and worker processes), or with ``--server`` on a metagenx server:
+then the folder is still watched here, but each complete file is pushed to a watch on the
+server, which fits it (see :mod:`metagenx.watch.remote`).
+"""
 
 from __future__ import annotations
 
+import json
+import signal
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from metagenx.cli.app import app
+from metagenx.cli.client import Project, Server, Token, connect
 from metagenx.cli.data_options import DataSet, Loader, OutDir, Sequential, dataset_key
 from metagenx.cli.executor_options import Workers
 from metagenx.cli.options import with_fit_settings
@@ -21,30 +33,70 @@ from metagenx.engine.settings import FitSettings
 
 if TYPE_CHECKING:
     from metagenx.store import Store
+    from metagenx.watch.series import SeriesRow
+    from metagenx.watch.session import WatchConfig
+
+SHOWN_ROWS = 30
+
+LoaderOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--loader-option",
+        help="Loader option KEY=VALUE (repeatable; VALUE as JSON when it parses), e.g. commands=loader.",
+    ),
+]
+Order = Annotated[
+    str,
+    typer.Option(
+        "--order",
+        help="x axis of the trend plots: name (arrival order), header:KEY (e.g. header:temperature), "
+        "column:NAME.",
+    ),
+]
+Name = Annotated[
+    str, typer.Option("--name", help="Name of the watch (default: from folder, pattern, model).")
+]
+
+
+def loader_options(items: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` items as a dict; a VALUE that parses as JSON is taken as such (numbers, true)."""
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--loader-option")
+        try:
+            options[key.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            options[key.strip()] = text
+    return options
+
+
+def rows_table(rows: Sequence[SeriesRow], title: str = "Watched files", columns: int = 3) -> Table:
+    """One row per file (the latest ones): state, order value (if any), FOM, first fitted parameters."""
+    names = next((list(row.parameters)[:columns] for row in rows if row.parameters), [])
+    ordered = any(row.order_value is not None for row in rows)
+    table = Table("file", "state", *(["order"] if ordered else []), "FOM", *names, title=title)
+    for row in rows[-SHOWN_ROWS:]:
+        state = row.state if row.state != "failed" else f"failed: {(row.error or '')[:60]}"
+        order = [f"{row.order_value:.6g}" if row.order_value is not None else ""] if ordered else []
+        table.add_row(
+            escape(row.label),
+            escape(state),
+            *order,
+            f"{row.fom:.6g}" if row.fom is not None else "",
+            *(f"{row.parameters[n]:.6g}" if row.parameters.get(n) is not None else "" for n in names),
+        )
+    return table
 
 
 def series_table(store: Store, study_id: int, columns: int = 3) -> Table:
-    """One row per file: state, FOM and the first fitted parameters."""
-    from metagenx.store import JobFilter, list_jobs
+    """The live table of a local watch, from its job store."""
+    from metagenx.watch.series import series_rows, watch_jobs
 
     with store.session() as session:
-        jobs = list_jobs(session, JobFilter(study_id=study_id), limit=10_000)
-    names: list[str] = []
-    for job in jobs:
-        if job.result:
-            names = [p["name"] for p in job.result["parameters"]][:columns]
-            break
-    table = Table("file", "state", "FOM", *names, title="Watched files")
-    for job in jobs[-30:]:
-        values = {p["name"]: p["value"] for p in job.result["parameters"]} if job.result else {}
-        state = job.state.value if job.state.value != "failed" else f"failed: {(job.last_error or '')[:60]}"
-        table.add_row(
-            str(job.overrides.get("label", job.id)),
-            state,
-            f"{job.fom:.6g}" if job.fom is not None else "",
-            *(f"{values[n]:.6g}" if n in values else "" for n in names),
-        )
-    return table
+        rows = series_rows(watch_jobs(session, study_id))
+    return rows_table(rows, columns=columns)
 
 
 @app.command("watch")
@@ -56,9 +108,15 @@ def watch_command(
     dataset: DataSet = "0",
     sequential: Sequential = False,
     loader: Loader = "auto",
+    loader_option: LoaderOption = None,
+    order: Order = "name",
+    name: Name = "",
     out_dir: OutDir = None,
     workers: Workers = None,
     db: Database = None,
+    server: Server = None,
+    token: Token = None,
+    project: Project = "default",
     *,
     settings: FitSettings,
 ) -> None:
@@ -66,9 +124,11 @@ def watch_command(
 
     Files that arrived while the watcher was stopped are fitted when it starts again;
     a file with unchanged content is never fitted twice. The series table
-    (results.csv) and trend plots are rewritten as fits finish.
+    (results.csv) and trend plots are rewritten as fits finish. With --server, each
+    complete file is pushed to a watch on that server, which fits it (--out-dir then
+    receives the table and plot when the watcher stops).
     """
-    from metagenx.watch.session import WatchConfig, WatchSession
+    from metagenx.watch.session import WatchConfig
 
     if not folder.is_dir():
         raise typer.BadParameter(f"{folder} is not a folder", param_hint="FOLDER")
@@ -80,16 +140,107 @@ def watch_command(
         sequential=sequential,
         settings=settings,
         loader=loader,
+        loader_options=loader_options(loader_option or []),
+        order=order,
+        name=name,
     )
-    session = WatchSession(config, out_dir or Path.cwd(), workers=workers, db=db)
+    if server is not None or token is not None:
+        if workers is not None or db is not None:
+            raise typer.BadParameter("--workers and --db are for a local watch; the server runs the fits")
+        watch_on_server(config, server, token, project, out_dir)
+    else:
+        watch_here(config, out_dir or Path.cwd(), workers, db)
+
+
+def watch_here(config: WatchConfig, out_dir: Path, workers: int | None, db: str | None) -> None:
+    """Fit on this machine, with the job store and results in ``out_dir``."""
+    from metagenx.watch.session import WatchSession
+
+    session = WatchSession(config, out_dir, workers=workers, db=db)
     console = Console()
-    console.print(f"watching {folder} for {pattern}; results in {session.out_dir}; Ctrl-C stops")
+    console.print(f"watching {config.folder} for {config.pattern}; results in {out_dir}; Ctrl-C stops")
     with interrupt_on_signals(console) as stop:
-        worker = threading.Thread(target=session.run, args=(stop,), daemon=True)
-        worker.start()
-        with Live(console=console, refresh_per_second=2) as live:
-            while worker.is_alive():
-                if session.study_id:
-                    live.update(series_table(session.store, session.study_id))
-                time.sleep(0.5)
-        worker.join()
+        show_live(
+            console,
+            session.run,
+            stop,
+            lambda: series_table(session.store, session.study_id) if session.study_id else None,
+        )
+
+
+def watch_on_server(
+    config: WatchConfig, server: str | None, token: str | None, project: str, out_dir: Path | None
+) -> None:
+    """Push complete files to a watch on the server and show its series live."""
+    from metagenx.watch.remote import RemoteWatch
+
+    console = Console()
+    with connect(server, token) as client:
+        remote = RemoteWatch(config, client, project)
+        watch_id = remote.open()
+        console.print(
+            f"watching {config.folder} for {config.pattern}; fitting on {client.config.server} "
+            f"(watch {watch_id}, project {project}); Ctrl-C stops"
+        )
+
+        def table() -> Table:
+            note = f" ({len(remote.problems)} push problem(s))" if remote.problems else ""
+            return rows_table(remote.rows(), title=f"Watch {watch_id} on the server{note}")
+
+        with stop_on_signals(
+            console, "stopping: files are no longer pushed; the server goes on fitting"
+        ) as stop:
+            show_live(console, remote.run, stop, table)
+        for problem in remote.problems[-10:]:
+            console.print(f"[red]not pushed:[/] {escape(problem)}")
+        if out_dir is not None:
+            for path in remote.export(out_dir):
+                console.print(f"saved {path}")
+
+
+@contextmanager
+def stop_on_signals(console: Console, message: str) -> Iterator[threading.Event]:
+    """Ctrl-C / SIGTERM set the yielded event (and print ``message``); a second Ctrl-C interrupts."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        console.print(message)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def show_live(
+    console: Console,
+    work: Callable[[threading.Event], None],
+    stop: threading.Event,
+    table: Callable[[], Table | None],
+) -> None:
+    """Run ``work(stop)`` in a thread, showing ``table()`` twice a second until it ends."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work(stop)
+        except BaseException as error:  # shown by the main thread
+            failure.append(error)
+            stop.set()
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    with Live(console=console, refresh_per_second=2) as live:
+        while worker.is_alive():
+            current = table()
+            if current is not None:
+                live.update(current)
+            time.sleep(0.5)
+    worker.join()
+    if failure:
+        raise failure[0]

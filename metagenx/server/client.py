@@ -137,6 +137,29 @@ class ApiClient:
     def job(self, job_id: int) -> dict[str, Any]:
         return dict(self.get(f"/api/v1/jobs/{job_id}"))
 
+    def create_watch(self, template: Path, definition: dict[str, Any]) -> dict[str, Any]:
+        """Create a watch fitting pushed files with ``template`` (``definition``: name, project,
+        dataset, sequential, loader, loader_options, settings, order); the same again finds it."""
+        with template.open("rb") as handle:
+            files = [("template", (template.name, handle, "application/octet-stream"))]
+            data = {"definition": json.dumps(definition)}
+            return dict(self.request("POST", "/api/v1/watches", files=files, data=data).json())
+
+    def push_file(self, watch_id: int, path: Path, order_value: float | None = None) -> dict[str, Any]:
+        """Push a data file to a watch; ``created`` is False when the watch has these bytes already."""
+        with path.open("rb") as handle:
+            files = [("file", (path.name, handle, "application/octet-stream"))]
+            data = {} if order_value is None else {"order_value": repr(order_value)}
+            answer = self.request("POST", f"/api/v1/watches/{watch_id}/files", files=files, data=data)
+            return dict(answer.json())
+
+    def watch(self, watch_id: int) -> dict[str, Any]:
+        """The watch and its series: one row per file."""
+        return dict(self.get(f"/api/v1/watches/{watch_id}"))
+
+    def watches(self, project: str | None = None) -> dict[str, Any]:
+        return dict(self.get("/api/v1/watches", project=project))
+
     def jobs(self, **filters: Any) -> dict[str, Any]:
         return dict(self.get("/api/v1/jobs", **filters))
 

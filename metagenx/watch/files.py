@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +86,32 @@ class Settler:
     @property
     def pending(self) -> int:
         return len(self.watching)
+
+
+def arrivals(
+    folder: Path, pattern: str, stop: threading.Event, *, settle: float = SETTLE_SECONDS, tick: float = 0.2
+) -> Iterator[list[Path]]:
+    """The files of ``folder`` matching ``pattern`` as they become complete, until ``stop`` is set.
+
+    Files already there when it starts count as arrived. Yields a list (often empty) at least
+    every ``tick`` seconds, so the caller can do its own periodic work between arrivals.
+    """
+    import watchfiles
+
+    settler = Settler(settle)
+    for path in candidates(folder, pattern):
+        settler.saw(path)
+    here = folder.resolve()
+    for changes in watchfiles.watch(
+        folder, stop_event=stop, rust_timeout=int(tick * 1000), yield_on_timeout=True, recursive=False
+    ):
+        for _, name in changes:
+            path = Path(name)
+            if path.parent.resolve() != here:
+                continue
+            if matches(path, pattern) or not path.exists():
+                settler.saw(path)
+        yield settler.ready()
 
 
 def content_hash(path: Path) -> str | None:

@@ -16,18 +16,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from metagenx.controller import Controller, submit_study
-from metagenx.controller.submit import stored_spec
 from metagenx.engine.settings import FitSettings
+from metagenx.errors import DataFileError
 from metagenx.executors import Executor, LocalExecutor
 from metagenx.executors.base import ExecutorEvent
-from metagenx.runner.protocol import DataAssignment
-from metagenx.store import Job, Store, Study, StudyKind, add_jobs, open_store
+from metagenx.store import Store, Study, StudyKind, open_store
 from metagenx.study.report import write_study_results
-from metagenx.study.spec import JobSpec
-from metagenx.watch.files import Settler, candidates, content_hash, matches
+from metagenx.watch.files import arrivals, content_hash
+from metagenx.watch.series import (
+    DataFile,
+    FileFit,
+    check_order,
+    queue_file,
+    read_order_value,
+    relink_after_failure,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,8 @@ class WatchConfig:
         settings: fit settings of every job (the seed defaults to 1, so fits are repeatable).
         loader: GenX data loader name; ``loader_options`` its settings.
         settle: seconds a file's size and mtime must stay unchanged before it is read.
+        order: x axis of the trend plots: ``name`` (arrival order), ``header:<key>`` or
+            ``column:<name>`` (see :mod:`metagenx.watch.series`).
     """
 
     template: Path
@@ -60,10 +66,26 @@ class WatchConfig:
     loader_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     settle: float = 0.5
     name: str = ""
+    order: str = "name"
+
+    def __post_init__(self) -> None:
+        check_order(self.order)
 
     @property
     def study_name(self) -> str:
         return self.name or f"watch {self.folder.name}/{self.pattern} with {self.template.name}"
+
+    @property
+    def file_fit(self) -> FileFit:
+        """How each file is fitted."""
+        return FileFit(
+            template=str(self.template.resolve()),
+            dataset=self.dataset,
+            loader=self.loader,
+            loader_options=self.loader_options,
+            settings=self.settings,
+            sequential=self.sequential,
+        )
 
 
 class WatchSession:
@@ -97,6 +119,7 @@ class WatchSession:
             "folder": str(self.config.folder.resolve()),
             "pattern": self.config.pattern,
             "sequential": self.config.sequential,
+            "order": self.config.order,
             "settings": self.config.settings.to_dict(),
         }
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -115,40 +138,26 @@ class WatchSession:
         digest = content_hash(path)
         if digest is None:
             return False
+        data = DataFile(str(path.resolve()), path.name, digest, self.order_value(path))
         with self.store.session() as session:
-            query = select(Job).where(Job.study_id == self.study_id).order_by(Job.id)
-            jobs = list(session.execute(query).scalars())
-            if any(job.data_sha256 == [digest] for job in jobs):
-                return False
-            study = session.get_one(Study, self.study_id)
-            settings = self.config.settings
-            spec = JobSpec(
-                label=path.name,
-                model_path=str(self.config.template.resolve()),
-                settings=settings.replace(seed=settings.seed if settings.seed is not None else 1).to_dict(),
-                data=[
-                    DataAssignment(
-                        self.config.dataset,
-                        str(path.resolve()),
-                        self.config.loader,
-                        self.config.loader_options,
-                    )
-                ],
-                sequence=len(jobs) if self.config.sequential else None,
-                axes={"data_file": path.name, "file_index": len(jobs), "sha256": digest[:12]},
+            _, created = queue_file(
+                session, session.get_one(Study, self.study_id), self.config.file_fit, data
             )
-            stored = stored_spec(spec, {str(path.resolve()): digest})
-            if self.config.sequential and jobs:
-                stored = dataclasses.replace(stored, depends_on=jobs[-1].key)
-            add_jobs(session, study, [stored])
-        log.info("queued %s", path.name)
-        return True
+        if created:
+            log.info("queued %s", path.name)
+        return created
+
+    def order_value(self, path: Path) -> float | None:
+        """The file's order value (None when ordered by arrival or when the file lacks it)."""
+        try:
+            return read_order_value(path, self.config.order, self.config.loader_options)
+        except DataFileError as error:
+            log.warning("%s", error)
+            return None
 
     # -- the loop ----------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         """Watch and fit until ``stop`` is set; running fits are then re-queued for the next start."""
-        import watchfiles
-
         self.study_id = self.open_study()
         controller = Controller(self.store, self.executor)
         controller.listeners.append(self.on_event)
@@ -158,21 +167,9 @@ class WatchSession:
             target=controller.run, args=(self.study_id, stop), kwargs={"until_idle": False}, daemon=True
         )
         fitting.start()
-        settler = Settler(self.config.settle)
-        folder = self.config.folder
-        for path in candidates(folder, self.config.pattern):
-            settler.saw(path)
         try:
-            for changes in watchfiles.watch(
-                folder, stop_event=stop, rust_timeout=200, yield_on_timeout=True, recursive=False
-            ):
-                for _, name in changes:
-                    path = Path(name)
-                    if path.parent.resolve() != folder.resolve():
-                        continue
-                    if matches(path, self.config.pattern) or not path.exists():
-                        settler.saw(path)
-                for path in settler.ready():
+            for ready in arrivals(self.config.folder, self.config.pattern, stop, settle=self.config.settle):
+                for path in ready:
                     self.submit_file(path)
                 self.write_results_if_due()
         finally:
@@ -183,8 +180,13 @@ class WatchSession:
                 self.store.close()
 
     def on_event(self, event: ExecutorEvent) -> None:
+        """Controller listener (its thread, after the event is recorded)."""
         if event.get("type") in ("result", "error", "crashed"):
             self.results_due.set()
+        if event.get("type") in ("error", "crashed") and self.config.sequential:
+            with self.store.session() as session:
+                for job in relink_after_failure(session, int(event["job_id"])):
+                    log.info("%s starts from an earlier file instead", job.overrides.get("label"))
 
     def write_results_if_due(self) -> None:
         if self.results_due.is_set() and time.monotonic() - self.last_results_write >= RESULTS_INTERVAL:

@@ -154,3 +154,19 @@ def test_settler_waits_until_a_file_stops_changing(tmp_path: Path) -> None:
     assert settler.ready() == [path]
     settler.saw(path)
     assert settler.ready() == [], "reported once per content"
+
+
+def test_sequential_watch_carries_on_past_an_unreadable_file(
+    superadam: Path, measurements: dict[str, bytes], tmp_path: Path
+) -> None:
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "run01.dat").write_bytes(measurements["run01.dat"])
+    (incoming / "broken.dat").write_text("# 2theta R dR\n0.1 0.2\ngarbage here\n")
+    (incoming / "run02.dat").write_bytes(measurements["run02.dat"])  # queued behind the broken one
+    watch = Running(fits_only_thickness(superadam, incoming, sequential=True), tmp_path / "out")
+    jobs = watch.wait_for(lambda js: finished(js, 3))
+    watch.close()
+    first, broken, second = sorted(jobs, key=lambda j: j.id)
+    assert broken.overrides["label"] == "broken.dat" and broken.state is JobState.FAILED
+    assert second.state is JobState.SUCCEEDED and second.depends_on_job_id == first.id

@@ -1,0 +1,237 @@
+"""The jobs of a watch, shared by the local watch and the server's: one job per data file, by content.
+
+A file whose bytes a job of the watch already has is not queued again; a file rewritten
+with new content is. In a sequential watch each new job starts from the fitted values of
+the latest earlier job that has not failed or been cancelled, and the jobs cancelled because
+the job they started from failed (an unreadable file) are queued again from the one before
+(:func:`relink_orphans`): one bad file never stalls the files after it.
+:func:`series_rows` is the watch as a table, one row per file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, defer
+
+from metagenx.controller.submit import stored_spec
+from metagenx.engine.settings import FitSettings
+from metagenx.errors import DataFileError
+from metagenx.runner.protocol import DataAssignment
+from metagenx.store import Job, JobState, Study, StudyKind, StudyState, add_jobs, retry
+from metagenx.study.spec import JobSpec
+
+ORDER_KINDS = ("name", "header", "column")
+"""How a watch's files are placed along the trend plots' x axis: arrival order (``name``), a
+number in the file header (``header:temperature``) or a column's mean (``column:T``)."""
+
+
+@dataclass(frozen=True)
+class FileFit:
+    """How each data file of a watch is fitted.
+
+    Attributes:
+        template: path of the template model (``.hgx``/``.gx``) each file is loaded into.
+        dataset: the template's data set (index or name) the file replaces.
+        loader: GenX data loader name; ``loader_options`` its settings.
+        settings: fit settings of every job (a missing seed becomes 1: fits are repeatable).
+        sequential: each fit starts from the previous file's fitted values.
+        template_sha256: the template's SHA-256 when already known (else read from the file).
+    """
+
+    template: str
+    dataset: int | str = 0
+    loader: str = "auto"
+    loader_options: Mapping[str, Any] = field(default_factory=dict)
+    settings: FitSettings = field(default_factory=FitSettings)
+    sequential: bool = False
+    template_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A complete data file to fit: where it is, its display name, SHA-256 and order value (if any)."""
+
+    path: str
+    label: str
+    sha256: str
+    order_value: float | None = None
+
+
+def check_order(order: str) -> str:
+    """``order`` if it is ``name``, ``header:<key>`` or ``column:<name or index>``, else DataFileError."""
+    kind, _, key = order.partition(":")
+    if kind not in ORDER_KINDS or (kind == "name") != (key == ""):
+        raise DataFileError(
+            f"order {order!r} is not understood: use 'name', 'header:<key>' (e.g. header:temperature) "
+            "or 'column:<name or index>'"
+        )
+    return order
+
+
+def order_label(order: str) -> str | None:
+    """The x-axis label of the trend plots for ``order`` (None: arrival order)."""
+    kind, _, key = order.partition(":")
+    if kind == "name":
+        return None
+    return f"{key} ({'file header' if kind == 'header' else 'column mean'})"
+
+
+def read_order_value(path: str | os.PathLike[str], order: str, options: Mapping[str, Any]) -> float | None:
+    """The file's order value for ``order`` (None for ``name``); :class:`DataFileError` saying why not.
+
+    Only reads the file's text (comment lines, or the columns for ``column:``); ``options``
+    are the loader options (their ``comment`` and ``delimiter`` apply to columns).
+    """
+    from metagenx.engine.data import column_value, read_header_value
+
+    kind, _, key = check_order(order).partition(":")
+    if kind == "header":
+        return read_header_value(path, key)
+    if kind == "column":
+        delimiter = options.get("delimiter")
+        return column_value(
+            path,
+            int(key) if key.isdigit() else key,
+            comment=str(options.get("comment", "#")),
+            delimiter=None if delimiter is None else str(delimiter),
+        )
+    return None
+
+
+def watch_jobs(session: Session, study_id: int, *, results: bool = True) -> list[Job]:
+    """The watch's jobs in arrival order (``results=False``: their results are not read)."""
+    query = select(Job).where(Job.study_id == study_id).order_by(Job.id)
+    if not results:
+        query = query.options(defer(Job.result, raiseload=True))
+    return list(session.execute(query).scalars())
+
+
+def same_content(jobs: Sequence[Job], sha256: str) -> Job | None:
+    """The job among ``jobs`` that fits exactly these bytes, if there is one."""
+    return next((job for job in jobs if list(job.data_sha256) == [sha256]), None)
+
+
+def seed_job(jobs: Sequence[Job]) -> Job | None:
+    """The job a new sequential fit starts from: the latest one not failed or cancelled."""
+    live = [job for job in jobs if job.state not in (JobState.FAILED, JobState.CANCELLED)]
+    return live[-1] if live else None
+
+
+def file_spec(fit: FileFit, data: DataFile, index: int) -> JobSpec:
+    """The study job fitting ``data`` as the ``index``-th file of the watch (counting from 0)."""
+    settings = fit.settings
+    axes: dict[str, Any] = {"data_file": data.label, "file_index": index, "sha256": data.sha256[:12]}
+    if data.order_value is not None:
+        axes["order_value"] = data.order_value
+    return JobSpec(
+        label=data.label,
+        model_path=fit.template,
+        settings=settings.replace(seed=settings.seed if settings.seed is not None else 1).to_dict(),
+        data=[DataAssignment(fit.dataset, data.path, fit.loader, dict(fit.loader_options))],
+        sequence=index if fit.sequential else None,
+        axes=axes,
+    )
+
+
+def queue_file(session: Session, study: Study, fit: FileFit, data: DataFile) -> tuple[Job, bool]:
+    """The job of ``data`` in watch ``study``: (existing job, False) when a job already has its
+    bytes, else (new queued job, True). Call it with one writer per watch at a time."""
+    jobs = watch_jobs(session, study.id, results=False)
+    existing = same_content(jobs, data.sha256)
+    if existing is not None:
+        return existing, False
+    checksums = {data.path: data.sha256}
+    if fit.template_sha256 is not None:
+        checksums[fit.template] = fit.template_sha256
+    stored = stored_spec(file_spec(fit, data, len(jobs)), checksums)
+    previous = seed_job(jobs) if fit.sequential else None
+    if previous is not None:
+        stored = dataclasses.replace(stored, depends_on=previous.key)
+    return add_jobs(session, study, [stored])[0], True
+
+
+def relink_orphans(session: Session, study: Study) -> list[Job]:
+    """Queue again the jobs of watch ``study`` that were cancelled, before they ever ran, because the
+    job they start from failed; each now starts from the latest earlier job that has not failed or
+    been cancelled. Returns them (none once the watch itself is cancelled)."""
+    if study.kind != StudyKind.WATCH or study.state != StudyState.ACTIVE:
+        return []
+    jobs = watch_jobs(session, study.id)
+    by_id = {job.id: job for job in jobs}
+    revived = []
+    for index, job in enumerate(jobs):
+        seed = by_id.get(job.depends_on_job_id) if job.depends_on_job_id is not None else None
+        if (
+            job.state == JobState.CANCELLED
+            and job.runs == 0
+            and seed is not None
+            and seed.state == JobState.FAILED
+        ):
+            previous = seed_job(jobs[:index])
+            job.depends_on_job_id = previous.id if previous is not None else None
+            revived.append(retry(session, job))
+    return revived
+
+
+def relink_after_failure(session: Session, job_id: int) -> list[Job]:
+    """After job ``job_id`` failed: :func:`relink_orphans` of its watch (nothing for other jobs)."""
+    job = session.get(Job, job_id)
+    if job is None or job.state != JobState.FAILED or job.study_id is None:
+        return []
+    return relink_orphans(session, session.get_one(Study, job.study_id))
+
+
+@dataclass(frozen=True)
+class SeriesRow:
+    """One file of a watch: its job, state, FOM (None until fitted), fitted values, why it failed.
+
+    ``seeded_from`` is the job whose fitted values a sequential fit starts from.
+    """
+
+    job_id: int
+    label: str
+    file_index: int | None
+    sha256: str | None
+    order_value: float | None
+    state: str
+    fom: float | None
+    parameters: dict[str, float]
+    error: str | None
+    seeded_from: int | None = None
+
+
+def series_row(job: Job, *, results: bool = True) -> SeriesRow:
+    """The row of one job of a watch (``results=False``: without fitted values, for a job read so)."""
+    axes = dict(job.overrides.get("axes") or {})
+    order = axes.get("order_value")
+    result = job.result if results else None
+    values = {str(p["name"]): float(p["value"]) for p in (result or {}).get("parameters", [])}
+    finished_badly = job.state in (JobState.FAILED, JobState.CANCELLED)
+    return SeriesRow(
+        job_id=job.id,
+        label=str(job.overrides.get("label") or f"job-{job.id}"),
+        file_index=axes.get("file_index"),
+        sha256=job.data_sha256[0] if job.data_sha256 else None,
+        order_value=None if order is None else float(order),
+        state=job.state.value,
+        fom=job.fom,
+        parameters=values,
+        error=job.last_error if finished_badly else None,
+        seeded_from=job.depends_on_job_id,
+    )
+
+
+def series_rows(jobs: Sequence[Job]) -> list[SeriesRow]:
+    """One row per file, in arrival order."""
+    return [series_row(job) for job in jobs]
+
+
+def parameter_names(rows: Sequence[SeriesRow]) -> list[str]:
+    """The fitted parameters of the series, in the order the fits report them."""
+    return list(dict.fromkeys(name for row in rows for name in row.parameters))
