@@ -1,3 +1,13 @@
 """Imports every command module so that each registers itself on :data:`metagenx.cli.app.app`."""
 
-from metagenx.cli import convert, examples, fit, info  # noqa: F401
+from metagenx.cli import (  # noqa: F401
+    client,
+    cluster,
+    convert,
+    examples,
+    fit,
+    info,
+    serve,
+    study,
+    watch,
+)
