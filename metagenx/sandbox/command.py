@@ -45,8 +45,12 @@ class Mounts:
     readonly: frozenset[str] = field(default_factory=frozenset)
 
     def covers(self, other: Mounts) -> bool:
-        """Whether a sandbox with these mounts can run a task that needs ``other``."""
-        return self.writable == other.writable and other.readonly <= self.readonly
+        """Whether a sandbox with these mounts can run a task that needs ``other``: the same
+        writable directory, and each read-only path mounted itself or inside a mounted folder."""
+        return self.writable == other.writable and all(
+            any(path == mounted or path.startswith(mounted + os.sep) for mounted in self.readonly)
+            for path in other.readonly
+        )
 
 
 def writable_directory(output: str) -> str:
@@ -73,7 +77,26 @@ def mounts_for(task: FitTask) -> Mounts:
             f"the output directory {writable} is a top-level folder; a sandboxed fit needs a directory "
             "of its own (e.g. <study>/jobs/<job>/)"
         )
-    return Mounts(writable, frozenset(files))
+    study = Path(writable).parent if writable is not None and Path(writable).name == "jobs" else None
+    return Mounts(writable, frozenset(study_folder_of(file, study) or file for file in files))
+
+
+def study_folder_of(file: str, study: Path | None) -> str | None:
+    """The first-level folder of the study that holds ``file`` (e.g. ``<study>/data``), if any.
+
+    Mounting that folder rather than the file lets a warm sandbox run the study's next
+    job, whose data file is another file of the same folder (batches, watches); it holds
+    only the study owner's uploads. ``jobs`` is never mounted read-only (it is writable).
+    """
+    if study is None:
+        return None
+    try:
+        parts = Path(file).relative_to(study).parts
+    except ValueError:
+        return None
+    if len(parts) < 2 or parts[0] == "jobs":
+        return None
+    return str(study / parts[0])
 
 
 def cpu_backstop(limits: Limits) -> int:

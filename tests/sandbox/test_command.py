@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import types
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,29 @@ def test_all_matches_the_public_names() -> None:
         if not name.startswith("_") and not isinstance(value, types.ModuleType) and name != "annotations"
     }
     assert set(sandbox.__all__) == public
+
+
+def test_jobs_of_one_study_with_different_data_files_share_a_warm_sandbox(tmp_path: Path) -> None:
+    study = tmp_path / "studies" / "alice" / "beam" / "series"
+    model = tmp_path / "uploads" / "abc.hgx"
+
+    def task(job: int, data: str) -> FitTask:
+        return FitTask(
+            job_id=job,
+            model_path=str(model),
+            settings={},
+            output=str(study / "jobs" / f"{job:05d}-x" / "abc.hgx"),
+            data=[DataAssignment(0, str(study / "data" / data))],
+        )
+
+    first, second = mounts_for(task(1, "a1/T20.dat")), mounts_for(task(2, "b2/T30.dat"))
+    assert first.readonly == {str(model), str(study / "data")}
+    assert first.covers(second)
+    elsewhere = FitTask(
+        job_id=3,
+        model_path=str(model),
+        settings={},
+        output=str(study / "jobs" / "3" / "m.hgx"),
+        data=[DataAssignment(0, str(tmp_path / "other" / "T40.dat"))],
+    )
+    assert not first.covers(mounts_for(elsewhere)), "a file outside the study is mounted on its own"
