@@ -8,6 +8,8 @@ from metagenx.cli import (  # noqa: F401
     fit,
     info,
     serve,
+    solve,
     study,
+    tune,
     watch,
 )

@@ -10,8 +10,10 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import click
 import typer
 
 from metagenx.engine.settings import (
@@ -21,6 +23,9 @@ from metagenx.engine.settings import (
     STRATEGIES,
     FitSettings,
 )
+
+if TYPE_CHECKING:
+    from metagenx.solve.settings_file import SettingsFile
 
 PANEL = "Fit settings (default: the model file's own)"
 
@@ -81,6 +86,15 @@ GenxDefaults = Annotated[
 ErrorBars = Annotated[
     bool, typer.Option("--error-bars", help="Compute GenX's error bars after the fit.", rich_help_panel=PANEL)
 ]
+SettingsFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--settings",
+        help="TOML settings file (e.g. written by `metagenx tune`): its [fit] table replaces the"
+        " defaults; options given on the command line override it.",
+        rich_help_panel=PANEL,
+    ),
+]
 
 SETTING_PARAMETERS = [
     inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
@@ -98,9 +112,13 @@ SETTING_PARAMETERS = [
         ("min_spread", MinSpread, DEFAULT_MIN_SPREAD),
         ("genx_defaults", GenxDefaults, False),
         ("error_bars", ErrorBars, False),
+        ("settings_file", SettingsFileOption, None),
     )
 ]
 SETTING_NAMES = [p.name for p in SETTING_PARAMETERS]
+GIVEN = "given_settings"
+"""A command with a parameter of this name also receives a :class:`SettingsFile` holding only the
+settings the user gave (settings file, then explicit options) and the file's [solve] table."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -108,12 +126,38 @@ F = TypeVar("F", bound=Callable[..., Any])
 def with_fit_settings(command: F) -> F:
     """Give ``command`` the fit-setting options; it receives them as ``settings: FitSettings``."""
     signature = inspect.signature(command, eval_str=True)
-    own = [p for name, p in signature.parameters.items() if name != "settings"]
+    own = [p for name, p in signature.parameters.items() if name not in ("settings", GIVEN)]
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         values = {name: kwargs.pop(name) for name in SETTING_NAMES if name in kwargs}
-        return command(*args, settings=FitSettings(**values), **kwargs)
+        given = given_settings(values)
+        if GIVEN in signature.parameters:
+            kwargs[GIVEN] = given
+        return command(*args, settings=FitSettings(**{**values, **given.fit}), **kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=own + SETTING_PARAMETERS)  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
+
+
+def given_settings(values: dict[str, Any]) -> SettingsFile:
+    """The settings file's tables with the explicitly given options laid over its [fit] table.
+
+    ``values`` (the option values, ``settings_file`` included) loses ``settings_file``. An
+    option counts as given when it came from the command line (or, called without a click
+    context, when it differs from its default).
+    """
+    from metagenx.solve.settings_file import SettingsFile, read_settings_file
+
+    path = values.pop("settings_file", None)
+    read = read_settings_file(path) if path is not None else SettingsFile()
+    context = click.get_current_context(silent=True)
+    defaults = {p.name: p.default for p in SETTING_PARAMETERS}
+    explicit = {}
+    for name, value in values.items():
+        source = context.get_parameter_source(name) if context is not None else None
+        if source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT) or (
+            source is None and value != defaults.get(name)
+        ):
+            explicit[name] = value
+    return SettingsFile(fit={**read.fit, **explicit}, solve=read.solve, path=read.path)

@@ -213,7 +213,7 @@ def run_fit(
         )
         for i, p in enumerate(fit_rows)
     ]
-    return FitResult(
+    result = FitResult(
         model_path=str(model.path),
         fom_name=model.fom_name,
         fom_start=float(fom_start),
@@ -231,6 +231,11 @@ def run_fit(
         genx_version=modules.version,
         metagenx_version=__version__,
     )
+    if settings.polish and not (stop_event is not None and stop_event.is_set()):
+        from metagenx.solve.polish import polish_result  # a fit stopped on request is not polished
+
+        result = polish_result(model, result, stop=stop_event)
+    return result
 
 
 def stop_reason_after_loop(optimizer: Any, resolved: ResolvedSettings, generations: int) -> StopReason:

@@ -49,6 +49,9 @@ class FitSettings:
         genx_defaults: ignore the convergence rules and run exactly GenX's own
             settings and stopping rule from the file.
         error_bars: compute GenX's error bars after the fit.
+        polish: after DE, polish the best result with a bounded local optimizer
+            (:mod:`metagenx.solve.polish`; never worsens the FOM), unless the fit was stopped
+            on request; recorded in ``result.extra["polish"]``.
     """
 
     seed: int | None = None
@@ -64,6 +67,7 @@ class FitSettings:
     min_spread: float = DEFAULT_MIN_SPREAD
     genx_defaults: bool = False
     error_bars: bool = False
+    polish: bool = False
 
     def __post_init__(self) -> None:
         check_range("km", self.km, 0.0, 1.0)

@@ -139,3 +139,11 @@ def test_save_reload_reproduces_the_reported_fom(superadam: Path, tmp_path: Path
     assert [p.value for p in again.fit_parameters] == [p.value for p in result.parameters]
     assert again.optimizer_settings["km"] == 0.8
     assert again.optimizer_settings["use_max_generations"] is False, "the file's own stop rule is kept"
+
+
+def test_polish_setting_polishes_the_fit_and_never_worsens_it(superadam: Path) -> None:
+    plain = metagenx.fit(superadam, seed=1, max_generations=3)
+    polished = metagenx.fit(superadam, seed=1, max_generations=3, polish=True)
+    assert polished.fom <= plain.fom
+    assert "polish" in polished.extra
+    assert all(p.min <= p.value <= p.max for p in polished.parameters)

@@ -1,0 +1,122 @@
+"""``metagenx solve``: the default way to fit when the answer matters: raced starts, polish, confidence."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from metagenx.cli.app import app
+from metagenx.cli.fit import stop_on_signals
+from metagenx.cli.options import with_fit_settings
+from metagenx.cli.tables import parameter_table
+from metagenx.engine.settings import FitSettings
+from metagenx.errors import OutputError
+from metagenx.solve.result import SolveResult
+from metagenx.solve.settings import SolveSettings, start_settings
+from metagenx.solve.settings_file import SettingsFile
+from metagenx.solve.solve import solve
+from metagenx.solve.starts import SolveProgress
+
+
+@app.command("solve")
+@with_fit_settings
+def solve_command(
+    model: Annotated[Path, typer.Argument(help="GenX model file (.hgx or .gx, GenX 2 or 3).")],
+    budget: Annotated[
+        float | None, typer.Option("--budget", help="Wall-time budget, s (default 600).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Fitted model file to write (default: ./<name>_solve/<name>.hgx)."),
+    ] = None,
+    target_reliability: Annotated[
+        float | None,
+        typer.Option(
+            "--target-reliability",
+            help="Stop once the best answer is the global minimum with at least this probability"
+            " (Bayesian bound over agreeing starts; default 0.95).",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Starts run at once (default: number of cores).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    *,
+    settings: FitSettings,
+    given_settings: SettingsFile,
+) -> None:
+    """Find the best fit reliably: race several DE starts, stop the laggards, polish the leader.
+
+    Starts run in parallel with seeds --seed, --seed+1, …; a start that falls clearly behind
+    is stopped and its slot goes to a new start. The solve ends when enough independent
+    starts agree on the best FOM (within 1 %) to reach --target-reliability, or at --budget.
+    Writes the fitted .hgx, result.json, parameters.csv, fit.png, fom.png and solve.json.
+    Fit options set the starts' settings; the solve table of a --settings file sets racing.
+    """
+    del settings  # the starts' settings: solve's own defaults under the file and the given options
+    console = Console(stderr=as_json)
+    target = out if out is not None else Path.cwd() / f"{model.stem}_solve" / f"{model.stem}.hgx"
+    if target.suffix.lower() not in (".hgx", ".gx"):
+        raise OutputError(f"--out {target} must end in .hgx or .gx")
+    chosen = solve_settings(given_settings, budget, target_reliability, workers)
+    stop = threading.Event()
+    with stop_on_signals(stop, console), console.status(f"{model.name}: starting") as status:
+
+        def report(p: SolveProgress) -> None:
+            status.update(
+                f"{model.name}: {p.elapsed:5.0f} s  best FOM {p.best_fom:.6g}  running {p.running}"
+                f"  ended {p.ended}  agreeing {p.agreeing}  confidence {p.confidence:.2f}"
+            )
+
+        result = solve(model, chosen, out=target, progress=report, stop_event=stop)
+    if as_json:
+        typer.echo(json.dumps(result.summary(), indent=2))
+        return
+    show_solve(console, result)
+
+
+def solve_settings(
+    given: SettingsFile, budget: float | None, reliability: float | None, workers: int | None
+) -> SolveSettings:
+    """SolveSettings from the settings file's [solve] table and [fit] table, then the command's options."""
+    values = dict(given.solve)
+    for key, value in (("budget", budget), ("target_reliability", reliability), ("slots", workers)):
+        if value is not None:
+            values[key] = value
+    return SolveSettings.from_dict({**values, "fit": start_settings(given.fit)})
+
+
+def show_solve(console: Console, result: SolveResult) -> None:
+    console.print(parameter_table(result.best))
+    starts = Table("start", "seed", "FOM", "evals", "s", "outcome", title="Starts")
+    for s in result.starts:
+        starts.add_row(
+            str(s.start_id),
+            str(s.seed),
+            f"{s.fom:.6g}",
+            str(s.evaluations),
+            f"{s.ended - s.launched:.1f}",
+            ("polished, " if s.polished else "") + s.outcome,
+        )
+    console.print(starts)
+    spread = Table("parameter", "best", "mean", "std", "min", "max", title="Spread over agreeing starts")
+    for p in result.spread:
+        spread.add_row(p.name, *(f"{v:.6g}" for v in (p.best, p.mean, p.std, p.min, p.max)))
+    console.print(spread)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(
+        f"best FOM ({result.best.fom_name}) [bold]{result.fom:.6g}[/]; {result.agreeing} of "
+        f"{len(result.starts)} starts agree within 1 % (confidence {result.confidence:.3f}); "
+        f"{result.wall_time:.1f} s; ended: {result.stop_reason}",
+        highlight=False,
+    )
+    folder = Path(result.outputs["model"]).parent if "model" in result.outputs else None
+    if folder is not None:
+        console.print(f"wrote {result.outputs['model']} and result.json, solve.json, plots in {folder}")

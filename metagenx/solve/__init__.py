@@ -1,0 +1,43 @@
+"""Time-to-solution: raced multi-start solves with local polish, and tuning of the optimizer itself.
+
+Entry points: :func:`solve` (one model, the best fit and how sure it is),
+:func:`metagenx.solve.tune.tune` (Optuna over the optimizer's settings for a class of models;
+its storage from :func:`metagenx.solve.tune_storage.open_tune_storage`), :func:`polish_result`,
+and settings files (:func:`read_settings_file`, :func:`write_settings_file`). The tune
+modules are imported on use only (Optuna, the store), keeping runner processes light.
+"""
+
+from __future__ import annotations
+
+from metagenx.solve.dispatch import Dispatch
+from metagenx.solve.polish import PolishOutcome, polish, polish_result
+from metagenx.solve.racing import Race, RacingRule, StopDecision, global_confidence
+from metagenx.solve.result import ParameterSpread, SolveResult, StartSummary
+from metagenx.solve.settings import START_DEFAULTS, SolveSettings, start_settings
+from metagenx.solve.settings_file import SettingsFile, read_settings_file, write_settings_file
+from metagenx.solve.solve import solve
+from metagenx.solve.starts import Model, SolveError, SolveProgress
+
+__all__ = [
+    "START_DEFAULTS",
+    "Dispatch",
+    "Model",
+    "ParameterSpread",
+    "PolishOutcome",
+    "Race",
+    "RacingRule",
+    "SettingsFile",
+    "SolveError",
+    "SolveProgress",
+    "SolveResult",
+    "SolveSettings",
+    "StartSummary",
+    "StopDecision",
+    "global_confidence",
+    "polish",
+    "polish_result",
+    "read_settings_file",
+    "solve",
+    "start_settings",
+    "write_settings_file",
+]

@@ -1,0 +1,108 @@
+"""What a solve hands back: the best fit, every start, and how sure the answer is."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from metagenx.engine.result import FitResult, finite_or_none
+
+
+@dataclass(frozen=True)
+class StartSummary:
+    """One start of a solve. Times in s since the solve began; ``fom`` is its final (polished) FOM."""
+
+    start_id: int
+    seed: int
+    launched: float
+    ended: float
+    fom: float
+    evaluations: int
+    outcome: str
+    """``converged``, ``stopped: <racing reason>``, ``budget``, ``error: <message>``."""
+    polished: bool = False
+    values: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParameterSpread:
+    """A parameter across the starts that reached the best answer (within 1 % of its FOM)."""
+
+    name: str
+    best: float
+    mean: float
+    std: float
+    min: float
+    max: float
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """Outcome of :func:`metagenx.solve.solve`.
+
+    ``agreeing``: starts whose final FOM lies within ``agree`` (1 %) of the best;
+    ``confidence``: lower bound on the probability that the best is the global minimum
+    (see :mod:`metagenx.solve.racing`); ``trace``: (s since start, best FOM so far) at each
+    improvement; ``wall_time`` in s; ``stop_reason`` why the solve ended.
+    """
+
+    model_path: str
+    best: FitResult
+    starts: list[StartSummary]
+    agreeing: int
+    confidence: float
+    spread: list[ParameterSpread]
+    trace: list[tuple[float, float]]
+    wall_time: float
+    stop_reason: str
+    settings: dict[str, Any]
+    outputs: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def fom(self) -> float:
+        return self.best.fom
+
+    def time_to(self, target: float) -> float | None:
+        """Seconds until the best FOM first reached ``target`` or below (None: never)."""
+        return next((t for t, fom in self.trace if fom <= target), None)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary (``solve.json``): everything but the best fit's curves."""
+        best = self.best.to_dict()
+        best.pop("datasets")
+        data = dataclasses.asdict(self)
+        data["best"] = best
+        data["fom"] = self.fom
+        return dict(finite_or_none(data))
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.summary(), indent=indent, allow_nan=False)
+
+
+def parameter_spread(best: FitResult, starts: list[StartSummary], agree: float) -> list[ParameterSpread]:
+    """Mean, std (population), min and max of each parameter over the starts agreeing with ``best``."""
+    limit = best.fom + agree * abs(best.fom)
+    agreeing = [s for s in starts if s.values and math.isfinite(s.fom) and s.fom <= limit]
+    rows = []
+    for p in best.parameters:
+        values = np.array([s.values.get(p.name, math.nan) for s in agreeing] or [p.value], dtype=float)
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            values = np.array([p.value])
+        rows.append(
+            ParameterSpread(
+                name=p.name,
+                best=p.value,
+                mean=float(values.mean()),
+                std=float(values.std()),
+                min=float(values.min()),
+                max=float(values.max()),
+            )
+        )
+    return rows

@@ -1,0 +1,330 @@
+"""Solve a model: race independent DE starts on an executor, polish the leader, say how sure it is.
+
+:func:`solve` launches one start per free slot (seeds ``seed``, ``seed + 1``, …), feeds every
+progress event to a :class:`~metagenx.solve.racing.Race`, stops the starts the race names
+(their slots go to new starts), and ends when the confidence that the best answer is the
+global minimum reaches the target (and at least ``starts_needed`` starts ended, see
+:mod:`metagenx.solve.racing`), when the budget is spent, on ``stop_event``, or after
+``max_starts``. Starts alternate (``scatter``) between full DE starts and scatter starts (a
+few DE generations from a random population, then the polish: a cheap local search from a
+random point). Each start that converges is polished in its runner; the best answer is
+then re-run as a short finishing task (the best parameters as start values, one generation
+of a population of 5, the polish) that writes the usual output files when ``out`` is given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from metagenx.engine.result import FitResult, StopReason
+from metagenx.runner.protocol import FitTask, ParameterOverride
+from metagenx.solve.dispatch import Dispatch, Inbox
+from metagenx.solve.racing import Race, RacingRule, starts_needed
+from metagenx.solve.result import SolveResult, StartSummary, parameter_spread
+from metagenx.solve.settings import SolveSettings
+from metagenx.solve.starts import FATAL_KINDS, Model, Running, SolveError, SolveProgress, is_scatter
+
+log = logging.getLogger(__name__)
+
+
+class Solver:
+    """One solve in progress; :func:`solve` is the way to run it."""
+
+    def __init__(
+        self,
+        model: Model,
+        settings: SolveSettings,
+        dispatch: Dispatch,
+        progress: Callable[[SolveProgress], None] | None,
+        stop_event: threading.Event | None,
+    ) -> None:
+        self.model = model
+        self.settings = settings
+        self.dispatch = dispatch
+        self.progress = progress
+        self.stop_event = stop_event or threading.Event()
+        self.inbox: Inbox = queue.Queue()
+        self.slots = min(settings.slots or dispatch.capacity, settings.max_starts)
+        self.base_seed = settings.fit.seed if settings.fit.seed is not None else int(time.time_ns() % 2**31)
+        self.race = Race(self.rule(settings.fit.population or 50))
+        self.needed = starts_needed(settings.target_reliability, settings.share)
+        self.population_known = settings.fit.population is not None
+        self.running: dict[int, Running] = {}
+        self.starts: list[StartSummary] = []
+        self.results: dict[int, FitResult] = {}
+        self.trace: list[tuple[float, float]] = []
+        self.launched = 0
+        self.started = time.monotonic()
+        self.ending: str | None = None
+        self.fatal: str | None = None
+        self.group = f"solve:{model.path}"
+
+    def rule(self, population: int) -> RacingRule:
+        s = self.settings
+        return RacingRule(s.margin, s.grace * population, s.patience * population, s.agree)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run(self) -> str:
+        """Race starts until the solve should end; return why it ended."""
+        self.fill()
+        while self.running:
+            timeout = max(0.05, min(0.5, self.settings.budget - self.elapsed()))
+            with contextlib.suppress(queue.Empty):
+                self.handle(self.inbox.get(timeout=timeout))
+            self.check_end()
+            self.fill()
+        return self.ending or "all starts ended"
+
+    def fill(self) -> None:
+        """Launch new starts into free slots unless the solve is ending."""
+        while (
+            self.ending is None
+            and len(self.running) < self.slots
+            and self.launched < self.settings.max_starts
+        ):
+            self.launch()
+
+    def launch(self) -> None:
+        start_id = self.launched
+        self.launched += 1
+        seed = (self.base_seed + start_id) % 2**32
+        job_id = self.dispatch.new_job_id(self.inbox)
+        settings = {**self.settings.fit.to_dict(), "seed": seed}
+        scatter = is_scatter(start_id, self.settings.scatter)
+        if scatter:
+            settings.update(max_generations=self.settings.scatter_generations, polish=True)
+        self.running[job_id] = Running(start_id, job_id, seed, self.elapsed(), scatter=scatter)
+        self.dispatch.submit(self.task(job_id, settings), self.group)
+
+    def task(
+        self, job_id: int, settings: dict[str, Any], best: FitResult | None = None, output: str | None = None
+    ) -> FitTask:
+        """A start's task; with ``best``, the finishing task that begins at its values exactly.
+
+        The best values go in as parameter overrides, not start values: start values are clipped
+        into the bounds, and a file with ``use_boundaries = False`` lets DE leave them.
+        """
+        overrides = list(self.model.overrides)
+        if best is not None:
+            overrides += [ParameterOverride(p.name, value=p.value) for p in best.parameters]
+        return FitTask(
+            job_id=job_id,
+            model_path=self.model.path,
+            settings=settings,
+            data=list(self.model.data),
+            overrides=overrides,
+            start_values={} if best is not None else dict(self.model.start_values),
+            output=output,
+        )
+
+    def handle(self, event: dict[str, Any]) -> None:
+        run = self.running.get(int(event.get("job_id", -1)))
+        if run is None:
+            return
+        kind = event["type"]
+        if kind == "progress":
+            if not self.population_known and event["generation"] == 0 and event["evaluations"] > 0:
+                self.race.rule = self.rule(int(event["evaluations"]))
+                self.population_known = True
+            self.race.observe(
+                run.start_id, float(event["elapsed"]), int(event["evaluations"]), event["best_fom"]
+            )
+            self.improved(event["best_fom"])
+            for decision in self.race.decide():
+                stopped = next((r for r in self.running.values() if r.start_id == decision.start_id), None)
+                if stopped is not None and stopped.stop_reason is None:
+                    log.info("start %s: %s", decision.start_id, decision.reason)
+                    stopped.stop_reason = f"stopped: {decision.reason}"
+                    self.dispatch.stop(stopped.job_id)
+        elif kind in ("result", "error", "crashed", "dropped"):
+            self.finish(run, event)
+        self.report()
+
+    def finish(self, run: Running, event: dict[str, Any]) -> None:
+        del self.running[run.job_id]
+        self.dispatch.forget(run.job_id)
+        if event["type"] != "result":
+            message = event.get("message") or event.get("reason") or event["type"]
+            if event.get("kind") in FATAL_KINDS and not self.results:
+                self.fatal = str(message)
+                self.end_all("the model cannot be fitted")
+            self.race.forget(run.start_id)
+            self.starts.append(
+                StartSummary(
+                    run.start_id, run.seed, run.launched, self.elapsed(), math.inf, 0, f"error: {message}"
+                )
+            )
+            return
+        result = FitResult.from_dict(event["result"])
+        self.results[run.start_id] = result
+        self.race.end(run.start_id, result.fom, result.evaluations, result.wall_time)
+        self.improved(result.fom)
+        ended = "scatter" if run.scatter else "converged"
+        outcome = run.stop_reason or ("budget" if result.stop_reason is StopReason.REQUESTED else ended)
+        self.starts.append(
+            StartSummary(
+                start_id=run.start_id,
+                seed=run.seed,
+                launched=run.launched,
+                ended=self.elapsed(),
+                fom=result.fom,
+                evaluations=result.evaluations,
+                outcome=outcome,
+                polished="polish" in result.extra,
+                values=result.values,
+            )
+        )
+
+    def improved(self, fom: Any) -> None:
+        if (
+            isinstance(fom, int | float)
+            and math.isfinite(fom)
+            and (not self.trace or fom < self.trace[-1][1])
+        ):
+            self.trace.append((self.elapsed(), float(fom)))
+
+    def check_end(self) -> None:
+        if self.ending is not None:
+            return
+        if self.stop_event.is_set():
+            self.end_all("stopped on request")
+        elif self.elapsed() >= self.settings.budget:
+            self.end_all("time budget reached")
+        elif (
+            self.race.confidence() >= self.settings.target_reliability
+            and len(self.race.ended()) >= self.needed
+        ):
+            self.end_all(
+                f"target reliability reached: {self.race.agreeing()} of {len(self.race.ended())} "
+                f"ended starts agree (confidence {self.race.confidence():.3f})"
+            )
+        elif self.launched >= self.settings.max_starts and not self.running:
+            self.ending = "all starts used"
+
+    def end_all(self, reason: str) -> None:
+        """Stop launching; ask every running start to stop (their best results still come back)."""
+        self.ending = reason
+        for run in self.running.values():
+            self.dispatch.stop(run.job_id)
+
+    def report(self) -> None:
+        if self.progress is not None:
+            self.progress(
+                SolveProgress(
+                    elapsed=self.elapsed(),
+                    best_fom=self.trace[-1][1] if self.trace else math.inf,
+                    running=len(self.running),
+                    ended=len(self.race.ended()),
+                    agreeing=self.race.agreeing(),
+                    confidence=self.race.confidence(),
+                )
+            )
+
+    # -- the end -----------------------------------------------------------------------------
+    def finishing(self, best: FitResult, out: Path | None) -> tuple[FitResult, dict[str, str], list[str]]:
+        """Re-run the best answer briefly: polish it (if not yet) and write the outputs (with ``out``)."""
+        needs_polish = self.settings.fit.polish and "polish" not in best.extra
+        if out is None and not needs_polish:
+            return best, {}, []
+        notes = []
+        if not best.settings.use_start_guess:
+            notes.append(
+                "the model file does not use start guesses: the finishing step may not keep the best"
+            )
+        settings = {
+            **self.settings.fit.to_dict(),
+            "seed": best.seed,
+            "population": 5,
+            "max_generations": 1,
+            "max_time": None,
+            "max_evaluations": None,
+            "polish": self.settings.fit.polish,
+        }
+        job_id = self.dispatch.new_job_id(self.inbox)
+        task = self.task(job_id, settings, best=best, output=None if out is None else str(out))
+        self.dispatch.submit(task, self.group)
+        while True:
+            event = self.inbox.get()
+            if event.get("job_id") == job_id and event["type"] in ("result", "error", "crashed", "dropped"):
+                break
+        self.dispatch.forget(job_id)
+        if event["type"] != "result":
+            message = event.get("message") or event.get("reason")
+            raise SolveError(f"the finishing step of the best fit failed: {message}")
+        final = FitResult.from_dict(event["result"])
+        self.improved(final.fom)
+        if final.fom > best.fom:
+            notes.append(
+                f"the finishing step found FOM {final.fom:.6g}, worse than {best.fom:.6g}; kept the start's"
+            )
+            return best, dict(event.get("artifacts", {})), notes
+        return final, dict(event.get("artifacts", {})), notes
+
+
+def solve(
+    model: str | Path | Model,
+    settings: SolveSettings | None = None,
+    *,
+    out: str | Path | None = None,
+    dispatch: Dispatch | None = None,
+    progress: Callable[[SolveProgress], None] | None = None,
+    stop_event: threading.Event | None = None,
+) -> SolveResult:
+    """Solve ``model`` (a model file, or a :class:`Model` with data and parameter changes).
+
+    Runs on ``dispatch`` (shared executor) or on a fresh local executor with ``settings.slots``
+    workers (default: the number of cores), shut down afterwards. With ``out`` (a ``.hgx``/``.gx``
+    path) the best fit is written there with result.json, parameters.csv, fit.png, fom.png,
+    plus ``solve.json`` beside it. Raises :class:`SolveError` when no start produced a fit.
+    """
+    settings = settings or SolveSettings()
+    target = model if isinstance(model, Model) else Model(str(model))
+    own = dispatch is None
+    if dispatch is None:
+        from metagenx.executors import LocalExecutor
+
+        dispatch = Dispatch(LocalExecutor(workers=settings.slots))
+    solver = Solver(target, settings, dispatch, progress, stop_event)
+    try:
+        reason = solver.run()
+        if not solver.results:
+            raise SolveError(solver.fatal or f"no start produced a fit ({len(solver.starts)} failed)")
+        best = min(solver.results.values(), key=lambda r: r.fom)
+        out_path = None if out is None else Path(out)
+        final, artifacts, notes = solver.finishing(best, out_path)
+    finally:
+        if own:
+            dispatch.shutdown()
+    starts = sorted(solver.starts, key=lambda s: s.start_id)
+    result = SolveResult(
+        model_path=target.path,
+        best=final,
+        starts=starts,
+        agreeing=solver.race.agreeing(),
+        confidence=solver.race.confidence(),
+        spread=parameter_spread(final, starts, settings.agree),
+        trace=solver.trace,
+        wall_time=solver.elapsed(),
+        stop_reason=reason,
+        settings=settings.to_dict(),
+        outputs=artifacts,
+        notes=notes,
+    )
+    if out_path is not None:
+        from metagenx.outputs.files import write_atomic
+
+        solve_json = out_path.with_name("solve.json")
+        write_atomic(solve_json, (result.to_json() + "\n").encode("utf-8"))
+        result.outputs["solve_json"] = str(solve_json)
+    return result
