@@ -19,7 +19,7 @@ import pytest
 from tests.server.test_e2e import Server, cli
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Page
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -81,3 +81,27 @@ def artifacts() -> Path:
     """``test-artifacts/`` at the repository root (git-ignored): screenshots of the browser tests."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+class Watched:
+    """A page with everything it requested and every script error it raised."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def check(self, server: Server) -> None:
+        """No script error, and nothing loaded from anywhere but the server (it works offline)."""
+        assert not self.errors
+        assert self.requests and all(url.startswith(f"{server.url}/") for url in self.requests), self.requests
+
+
+@pytest.fixture
+def watched(browser: Browser) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(30_000)
+    yield Watched(context.new_page())
+    context.close()

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.server.test_e2e import Server
-
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+from tests.web.conftest import Watched
 
 SETTINGS = {"seed": 1, "max_generations": 30}
 """A fit of SuperAdam_SiO that takes several seconds: long enough to watch it live."""
@@ -25,30 +22,6 @@ LIVE_AND_RUNNING = f"""() => {{
     const points = plot && plot.data ? plot.data[0].x.length : 0;
     return points >= 5 && Boolean(state) && state.textContent === 'running';
 }}"""
-
-
-class Watched:
-    """A page with everything it requested and every script error it raised."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.requests: list[str] = []
-        self.errors: list[str] = []
-        page.on("request", lambda request: self.requests.append(request.url))
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-    def check(self, server: Server) -> None:
-        """No script error, and nothing loaded from anywhere but the server (it works offline)."""
-        assert not self.errors
-        assert self.requests and all(url.startswith(f"{server.url}/") for url in self.requests), self.requests
-
-
-@pytest.fixture
-def watched(browser: Browser) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(30_000)
-    yield Watched(context.new_page())
-    context.close()
 
 
 def api(server: Server, token: str, path: str) -> Any:

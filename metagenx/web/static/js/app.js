@@ -8,12 +8,16 @@ import * as login from './pages/login.js';
 import * as study from './pages/study.js';
 import * as studies from './pages/studies.js';
 import * as upload from './pages/upload.js';
+import * as watch from './pages/watch.js';
+import * as watches from './pages/watches.js';
 
 const ROUTES = [
   [/^#\/jobs\/(\d+)$/, job, 'jobs'],
   [/^#\/jobs$/, jobs, 'jobs'],
   [/^#\/studies\/(\d+)$/, study, 'studies'],
   [/^#\/studies$/, studies, 'studies'],
+  [/^#\/watches\/(\d+)$/, watch, 'watches'],
+  [/^#\/watches$/, watches, 'watches'],
   [/^#\/upload(?:\?(study))?$/, upload, 'upload'],
   [/^#\/login$/, login, null],
 ];

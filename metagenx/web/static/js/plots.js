@@ -197,6 +197,61 @@ function position(problem, byValue) {
   return byValue ? problem.order_value : (problem.file_index ?? 0);
 }
 
+/**
+ * A watch's trends: one panel per fitted parameter, its value in each fitted file against the
+ * file's order value (`orderLabel`, e.g. "temperature (file header)") or, without one, the file's
+ * number in arrival order. Call `draw` again as rows change: panels are added for new parameters
+ * and a user's zoom stays (uirevision).
+ */
+export class SeriesPlots {
+  constructor(container) {
+    this.container = container;
+    this.panels = new Map();
+  }
+
+  /** Rows without an order value are left out of a plot against it; returns how many fitted ones were. */
+  async draw(rows, parameters, orderLabel) {
+    const Plotly = await plotly();
+    const byValue = Boolean(orderLabel);
+    const at = (row) => (byValue ? row.order_value : (row.file_index ?? 0) + 1);
+    const fitted = rows.filter((r) => r.state === 'succeeded');
+    const shown = fitted.filter((r) => at(r) !== null && at(r) !== undefined).sort((a, b) => at(a) - at(b));
+    const xTitle = byValue ? plain(orderLabel) : 'data file, in arrival order';
+    const ticks = byValue || shown.length > 20 ? {} : { dtick: 1 };
+    await Promise.all(parameters.map((parameter) => {
+      const name = plain(parameter);
+      const points = shown.filter((r) => r.parameters[parameter] !== null && r.parameters[parameter] !== undefined);
+      const trace = {
+        x: points.map(at), y: points.map((r) => r.parameters[parameter]), text: points.map((r) => plain(r.label)),
+        mode: 'lines+markers', marker: { size: 7 }, line: { width: 1.5 },
+        hovertemplate: `%{text}<br>${xTitle} %{x:.5g}<br>${name} %{y:.5g}<extra></extra>`,
+      };
+      const title = { text: name, font: { size: 13 }, x: 0.02, y: 0.97 };
+      const extra = { showlegend: false, margin: { l: 70, r: 12, t: 30, b: 44 }, title };
+      const element = this.panel(parameter);
+      element.dataset.points = String(points.length);
+      // Fresh axes for each panel: Plotly keeps a user's zoom in them, and one panel's must not reach another.
+      const x = axis(xTitle, { autorange: true, ...ticks });
+      return Plotly.react(element, [trace], layout(x, axis('', { autorange: true, exponentformat: 'power' }), extra), CONFIG);
+    }));
+    return fitted.length - shown.length;
+  }
+
+  panel(parameter) {
+    if (!this.panels.has(parameter)) {
+      const element = Object.assign(document.createElement('div'), { className: 'plot-small' });
+      element.dataset.parameter = parameter;
+      this.container.append(element);
+      this.panels.set(parameter, element);
+    }
+    return this.panels.get(parameter);
+  }
+
+  purge() {
+    for (const element of this.panels.values()) purge(element);
+  }
+}
+
 /** Free a plot's memory and listeners (pages call this when they are left). */
 export function purge(element) {
   if (window.Plotly && element) window.Plotly.purge(element);
