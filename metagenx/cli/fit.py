@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -19,6 +16,7 @@ from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from metagenx.cli.app import app
 from metagenx.cli.options import with_fit_settings
+from metagenx.cli.signals import STOP_FIT, stop_on_signals
 from metagenx.cli.tables import parameter_table
 from metagenx.engine.fit import Progress, ProgressCallback, run_fit
 from metagenx.engine.model import GenxModel
@@ -54,8 +52,7 @@ def fit_command(
     loaded = GenxModel.load(model)
     for note in loaded.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
-    stop = threading.Event()
-    with stop_on_signals(stop, console), live_progress(console, model.name) as report:
+    with stop_on_signals(console, STOP_FIT) as stop, live_progress(console, model.name) as report:
         result = run_fit(loaded, settings, progress=report, stop_event=stop)
     from metagenx.outputs import write_outputs  # matplotlib: imported only when needed
 
@@ -103,21 +100,3 @@ def live_progress(console: Console, label: str) -> Iterator[ProgressCallback]:
             )
 
         yield report
-
-
-@contextmanager
-def stop_on_signals(stop: threading.Event, console: Console) -> Iterator[None]:
-    """While inside, SIGINT/SIGTERM ask the fit to stop; a second SIGINT interrupts at once."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        stop.set()
-        console.print("stopping after this generation (Ctrl-C again to abort)…")
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from metagenx.cli.app import app
-from metagenx.cli.fit import stop_on_signals
 from metagenx.cli.options import with_fit_settings
+from metagenx.cli.signals import STOP_FIT, stop_on_signals
 from metagenx.cli.tables import parameter_table
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import OutputError
@@ -66,7 +66,7 @@ def solve_command(
         raise OutputError(f"--out {target} must end in .hgx or .gx")
     chosen = solve_settings(given_settings, budget, target_reliability, workers)
     stop = threading.Event()
-    with stop_on_signals(stop, console), console.status(f"{model.name}: starting") as status:
+    with stop_on_signals(console, STOP_FIT, stop), console.status(f"{model.name}: starting") as status:
 
         def report(p: SolveProgress) -> None:
             status.update(

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -23,6 +18,7 @@ from metagenx.cli.executor_options import (
     executor_from_options,
 )
 from metagenx.cli.options import with_fit_settings
+from metagenx.cli.signals import RESUMABLE, stop_on_signals
 from metagenx.engine.settings import FitSettings
 from metagenx.study.definition import load_study, study_from_dict
 
@@ -42,25 +38,6 @@ Database = Annotated[
 ]
 
 
-@contextmanager
-def interrupt_on_signals(console: Console) -> Iterator[threading.Event]:
-    """Ctrl-C / SIGTERM set the yielded event: running fits stop and are re-queued for the next run."""
-    stop = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        console.print("interrupting: running fits are re-queued; run the same command again to resume…")
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def run_and_report(
     definition: StudyDefinition, directory: Path, settings: FitSettings, executor: Executor, db: str | None
 ) -> None:
@@ -69,7 +46,7 @@ def run_and_report(
     from metagenx.study.run import run_study
 
     console = Console()
-    with interrupt_on_signals(console) as stop, StudyDisplay(console) as display:
+    with stop_on_signals(console, RESUMABLE) as stop, StudyDisplay(console) as display:
         outcome = run_study(
             definition, directory, defaults=settings, executor=executor, db=db, listener=display, stop=stop
         )

@@ -8,13 +8,10 @@ server, which fits it (see :mod:`metagenx.watch.remote`).
 from __future__ import annotations
 
 import json
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -28,7 +25,8 @@ from metagenx.cli.client import Project, Server, Token, connect
 from metagenx.cli.data_options import DataSet, Loader, OutDir, Sequential, dataset_key
 from metagenx.cli.executor_options import Workers
 from metagenx.cli.options import with_fit_settings
-from metagenx.cli.study import Database, interrupt_on_signals
+from metagenx.cli.signals import RESUMABLE, stop_on_signals
+from metagenx.cli.study import Database
 from metagenx.engine.settings import FitSettings
 
 if TYPE_CHECKING:
@@ -159,7 +157,7 @@ def watch_here(config: WatchConfig, out_dir: Path, workers: int | None, db: str 
     session = WatchSession(config, out_dir, workers=workers, db=db)
     console = Console()
     console.print(f"watching {config.folder} for {config.pattern}; results in {out_dir}; Ctrl-C stops")
-    with interrupt_on_signals(console) as stop:
+    with stop_on_signals(console, RESUMABLE) as stop:
         show_live(
             console,
             session.run,
@@ -196,25 +194,6 @@ def watch_on_server(
         if out_dir is not None:
             for path in remote.export(out_dir):
                 console.print(f"saved {path}")
-
-
-@contextmanager
-def stop_on_signals(console: Console, message: str) -> Iterator[threading.Event]:
-    """Ctrl-C / SIGTERM set the yielded event (and print ``message``); a second Ctrl-C interrupts."""
-    stop = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        console.print(message)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def show_live(
