@@ -20,6 +20,7 @@ from metagenx.cli.app import app
 from metagenx.cli.options import with_fit_settings
 from metagenx.engine.settings import FitSettings
 from metagenx.server.client import ClientError
+from metagenx.solve.settings_file import SettingsFile
 
 if TYPE_CHECKING:
     from metagenx.server.client import ApiClient
@@ -49,14 +50,26 @@ def submit_command(
     project: Project = "default",
     server: Server = None,
     token: Token = None,
+    solve: Annotated[
+        bool,
+        typer.Option("--solve", help="Solve each model (raced starts until confident) instead of one fit."),
+    ] = False,
+    budget: Annotated[
+        float | None, typer.Option("--budget", help="With --solve: wall-time budget, s (default 600).")
+    ] = None,
     *,
     settings: FitSettings,
+    given_settings: SettingsFile,
 ) -> None:
-    """Submit fits (or a study) to a server; prints each new job id (study: the study id) on its own line.
+    """Submit fits, solves (--solve) or a study to a server; prints each new job id (study: the study
+    id) on its own line.
 
-    Safe to repeat: fits already submitted are found again, not duplicated.
+    Safe to repeat: fits already submitted are found again, not duplicated. With --solve, fit
+    options set the starts' settings and a --settings file's [solve] table the racing.
     """
     console = Console(stderr=True, highlight=False)
+    if (solve and study is not None) or (budget is not None and not solve):
+        raise ClientError("--solve is for model files (not --study), and --budget needs --solve")
     for model in models:
         if not model.is_file():
             raise ClientError(f"model file {model} does not exist")
@@ -71,6 +84,10 @@ def submit_command(
             typer.echo(answer["id"])
             return
         wanted = {k: v for k, v in settings.to_dict().items() if v != FitSettings().to_dict()[k]}
+        if solve:
+            wanted = dict(given_settings.fit) | {
+                "solve": dict(given_settings.solve) | ({"budget": budget} if budget is not None else {})
+            }
         for model in models:
             job = client.submit_model(model, wanted, project)
             note = "queued" if job["created"] else f"already submitted, {job['state']}"

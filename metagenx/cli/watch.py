@@ -28,6 +28,8 @@ from metagenx.cli.options import with_fit_settings
 from metagenx.cli.signals import RESUMABLE, stop_on_signals
 from metagenx.cli.study import Database
 from metagenx.engine.settings import FitSettings
+from metagenx.solve.settings import SolveSettings, start_settings
+from metagenx.solve.settings_file import SettingsFile
 
 if TYPE_CHECKING:
     from metagenx.store import Store
@@ -53,6 +55,18 @@ Order = Annotated[
 ]
 Name = Annotated[
     str, typer.Option("--name", help="Name of the watch (default: from folder, pattern, model).")
+]
+Solve = Annotated[
+    bool,
+    typer.Option(
+        "--solve",
+        help="Solve each file (raced starts until confident, as `metagenx solve`) instead of one fit; "
+        "fit options then set the starts' settings.",
+    ),
+]
+Budget = Annotated[
+    float | None,
+    typer.Option("--budget", help="With --solve: wall-time budget per file, s (default 600)."),
 ]
 
 
@@ -115,8 +129,11 @@ def watch_command(
     server: Server = None,
     token: Token = None,
     project: Project = "default",
+    solve: Solve = False,
+    budget: Budget = None,
     *,
     settings: FitSettings,
+    given_settings: SettingsFile,
 ) -> None:
     """Fit each new or changed data file in FOLDER as soon as it is complete; Ctrl-C stops.
 
@@ -130,6 +147,11 @@ def watch_command(
 
     if not folder.is_dir():
         raise typer.BadParameter(f"{folder} is not a folder", param_hint="FOLDER")
+    if budget is not None and not solve:
+        raise typer.BadParameter("--budget is the budget of a solve: give --solve too", param_hint="--budget")
+    solve_table = solve_table_for(given_settings, budget) if solve else None
+    if solve_table is not None:
+        settings = start_settings(given_settings.fit)
     config = WatchConfig(
         template=model,
         folder=folder,
@@ -141,6 +163,7 @@ def watch_command(
         loader_options=loader_options(loader_option or []),
         order=order,
         name=name,
+        solve=solve_table,
     )
     if server is not None or token is not None:
         if workers is not None or db is not None:
@@ -148,6 +171,13 @@ def watch_command(
         watch_on_server(config, server, token, project, out_dir)
     else:
         watch_here(config, out_dir or Path.cwd(), workers, db)
+
+
+def solve_table_for(given: SettingsFile, budget: float | None) -> dict[str, Any]:
+    """The ``solve`` table of each file's job: the settings file's [solve] table, then --budget (checked)."""
+    table = dict(given.solve) | ({"budget": budget} if budget is not None else {})
+    SolveSettings.from_dict({**table, "fit": start_settings(given.fit)})
+    return table
 
 
 def watch_here(config: WatchConfig, out_dir: Path, workers: int | None, db: str | None) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metagenx.controller.coordinated import Coordinator, coordinator_for, owning_job_id
 from metagenx.controller.tasks import task_for
 from metagenx.engine.result import FitResult
 from metagenx.executors.base import Executor, ExecutorEvent
@@ -22,12 +23,14 @@ from metagenx.store import (
     JobState,
     Store,
     Study,
+    StudyKind,
     add_artifact,
     cancel,
     claim_next,
     counts_by_state,
     fail,
     finish,
+    finish_with,
     record_event,
     record_progress,
     release,
@@ -57,9 +60,20 @@ class Controller:
     ``run`` drives everything from the calling thread. Other threads may call
     :meth:`request_cancel` and add ``listeners`` (called on the controller's thread with
     every executor event, after it is recorded).
+
+    Solve and tune jobs run on coordinator threads (:mod:`metagenx.controller.coordinated`)
+    whose fit tasks share the executor; their events are routed to them, not recorded.
+    ``max_solve_budget`` caps a solve job's budget, s.
     """
 
-    def __init__(self, store: Store, executor: Executor, *, worker: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        *,
+        worker: str | None = None,
+        max_solve_budget: float | None = None,
+    ) -> None:
         self.store = store
         self.executor = executor
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
@@ -68,6 +82,8 @@ class Controller:
         self.last_progress_write: dict[int, float] = {}
         self.started = False
         self.cancellations: queue.Queue[int] = queue.Queue()
+        self.coordinators: dict[int, Coordinator] = {}
+        self.max_solve_budget = max_solve_budget
 
     def recover(self) -> int:
         """Re-queue jobs left running by a controller that died; return how many."""
@@ -102,9 +118,10 @@ class Controller:
             self.apply_cancellations()
             self.dispatch(study_id)
             self.drain(timeout=0.2)
-            if until_idle and self.executor.in_flight == 0 and self.idle(study_id):
+            if until_idle and self.executor.in_flight == 0 and not self.coordinators and self.idle(study_id):
                 break
         if interrupted:
+            self.abandon_coordinators()
             self.executor.shutdown(stop_running=False, timeout=10.0)
             self.drain(timeout=0.0)
             with self.store.session() as session:
@@ -114,7 +131,16 @@ class Controller:
         return RunSummary(counts, interrupted)
 
     def close(self) -> None:
+        self.abandon_coordinators()
         self.executor.shutdown(stop_running=True)
+
+    def abandon_coordinators(self) -> None:
+        """End every solve and tune at once; their jobs stay running in the store (to re-queue)."""
+        for coordinator in self.coordinators.values():
+            coordinator.abandon()
+        for coordinator in self.coordinators.values():
+            coordinator.join(5.0)
+        self.coordinators.clear()
 
     # -- scheduling --------------------------------------------------------------------
     def apply_cancellations(self) -> None:
@@ -126,11 +152,15 @@ class Controller:
             with self.store.session() as session:
                 cancelled = cancel(session, job_id)
             if cancelled:
-                self.executor.kill(job_id)
+                coordinator = self.coordinators.pop(job_id, None)
+                if coordinator is not None:
+                    coordinator.abandon()
+                else:
+                    self.executor.kill(job_id)
                 self.notify({"type": "cancelled", "job_id": job_id})
 
     def dispatch(self, study_id: int | None) -> None:
-        while self.executor.in_flight < self.executor.capacity:
+        while self.busy() < self.executor.capacity:
             with self.store.session() as session:
                 job = claim_next(session, study_id, self.worker, exclude_owners=self.owners_to_skip(session))
                 if job is None:
@@ -139,8 +169,33 @@ class Controller:
                 directory = Path(study.directory) if study is not None and study.directory else Path.cwd()
                 task = task_for(session, job, directory)
                 group = f"{job.owner}/{job.study_id}"
-            self.executor.submit(task, group)
+                tune = study is not None and study.kind == StudyKind.TUNE
+            coordinator = coordinator_for(
+                task,
+                dict(job.settings),
+                tune=tune,
+                group=group,
+                executor=self.executor,
+                emit=self.events.put,
+                max_budget=self.max_solve_budget,
+                tune_storage=self.tune_storage,
+            )
+            if coordinator is None:
+                self.executor.submit(task, group)
+            else:
+                self.coordinators[task.job_id] = coordinator
+                coordinator.start()
             self.notify({"type": "claimed", "job_id": task.job_id})
+
+    def busy(self) -> int:
+        """Slots taken: fit tasks in flight, and coordinators about to submit their first."""
+        return self.executor.in_flight + sum(1 for c in self.coordinators.values() if c.waiting_to_submit)
+
+    def tune_storage(self) -> Any:
+        """The Optuna storage of tune jobs: beside this controller's job store."""
+        from metagenx.solve.tune_storage import open_tune_storage
+
+        return open_tune_storage(self.store)
 
     def owners_to_skip(self, session: Any) -> set[str]:
         """Owners whose queued jobs must wait for now (e.g. at a limit of running fits); none here."""
@@ -164,11 +219,24 @@ class Controller:
                 batch.append(self.events.get_nowait())
             except queue.Empty:
                 break
+        batch = [item for item in batch if not self.route(item)]
+        if not batch:
+            return
         with self.store.session() as session:
             for item in batch:
                 self.record(session, item)
         for item in batch:
             self.notify(item)
+
+    def route(self, event: ExecutorEvent) -> bool:
+        """Hand an event of a coordinated job's fit task to its coordinator; False for others."""
+        task_id = event.get("job_id")
+        if not isinstance(task_id, int) or owning_job_id(task_id) == task_id:
+            return False
+        coordinator = self.coordinators.get(owning_job_id(task_id))
+        if coordinator is not None:
+            coordinator.dispatch.route(event)
+        return True
 
     def record(self, session: Any, event: ExecutorEvent) -> None:
         kind = event.get("type")
@@ -188,7 +256,8 @@ class Controller:
                     generation=int(event["generation"]),
                     best_fom=float(event["best_fom"]),
                     evaluations=int(event["evaluations"]),
-                    data={"elapsed": event.get("elapsed")},
+                    data={"elapsed": event.get("elapsed")}
+                    | ({"solve": event["solve"]} if "solve" in event else {}),
                 )
         elif kind == "started":
             record_event(
@@ -198,9 +267,17 @@ class Controller:
             result = FitResult.from_dict(event["result"])
             if job.state in (JobState.RUNNING, JobState.CANCELLED):
                 finish(session, job, result)
-                for name, path in event.get("artifacts", {}).items():
-                    if os.path.exists(path):
-                        add_artifact(session, kind=name, path=path, size=os.path.getsize(path), job_id=job.id)
+                if "stop_reason" in event:  # a solve's, rather than its best fit's
+                    job.stop_reason = str(event["stop_reason"])
+                self.add_artifacts(session, job, event)
+        elif kind == "tune":
+            if job.state in (JobState.RUNNING, JobState.CANCELLED):
+                finish_with(
+                    session, job, event["result"], fom=event.get("fom"), stop_reason=event["stop_reason"]
+                )
+                self.add_artifacts(session, job, event)
+        elif kind == "log":
+            record_event(session, job, EventKind.LOG, data={"message": str(event.get("message"))})
         elif kind == "error":
             if job.state == JobState.RUNNING:
                 fail(session, job, str(event.get("message")), retryable=False)
@@ -209,8 +286,15 @@ class Controller:
                 fail(session, job, str(event.get("reason")), retryable=True)
         elif kind == "dropped":
             release(session, job, str(event.get("reason", "not started")))
-        if kind in ("result", "error", "crashed"):
+        if kind in ("result", "error", "crashed", "tune"):
             self.last_progress_write.pop(job_id, None)
+            self.coordinators.pop(job_id, None)
+
+    @staticmethod
+    def add_artifacts(session: Any, job: Job, event: ExecutorEvent) -> None:
+        for name, path in event.get("artifacts", {}).items():
+            if os.path.exists(path):
+                add_artifact(session, kind=name, path=path, size=os.path.getsize(path), job_id=job.id)
 
     def notify(self, event: ExecutorEvent) -> None:
         for listener in self.listeners:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from metagenx.engine.settings import FitSettings
+from metagenx.solve.job_settings import complete_job_settings
 from metagenx.store import JobSpec as StoredSpec
 from metagenx.store import Store, StudyKind, add_jobs, ensure_project, ensure_study, file_sha256
 from metagenx.study.spec import JobSpec
@@ -23,7 +23,7 @@ def stored_spec(spec: JobSpec, checksums: dict[str, str]) -> StoredSpec:
         model_path=spec.model_path,
         model_sha256=checksums[spec.model_path],
         seed=spec.seed,
-        settings=FitSettings.from_dict(spec.settings).to_dict(),
+        settings=complete_job_settings(spec.settings),
         data_paths=[d.path for d in spec.data],
         data_sha256=[checksums[d.path] for d in spec.data],
         overrides={

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from metagenx import __version__
 from metagenx.server import errors
-from metagenx.server.routes import events, health, jobs, projects, studies, watches
+from metagenx.server.routes import events, health, jobs, projects, studies, tunes, watches
 from metagenx.server.service import Service
 from metagenx.server.settings import Settings
 from metagenx.server.uploads import BodyLimit
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="metagenx", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (jobs, studies, projects, events, watches):
+    for module in (jobs, studies, tunes, projects, events, watches):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from metagenx.controller import Controller
-from metagenx.executors import ExecutorEvent, LocalExecutor
+from metagenx.executors import Executor, ExecutorEvent
 from metagenx.store import Job, JobState, Store
 from metagenx.store.models import User
 
@@ -53,8 +53,15 @@ class RunningLimits:
 class ServerController(Controller):
     """The controller of a server: honours per-user running limits and stops without charging fits."""
 
-    def __init__(self, store: Store, executor: LocalExecutor, limits: RunningLimits) -> None:
-        super().__init__(store, executor)
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        limits: RunningLimits,
+        *,
+        max_solve_budget: float | None = None,
+    ) -> None:
+        super().__init__(store, executor, max_solve_budget=max_solve_budget)
         self.limits = limits
         self.stopping = False
 

@@ -17,6 +17,9 @@ class Progress(BaseModel):
     best_fom: float | None = None
     evaluations: int | None = None
     elapsed: float | None = Field(None, description="Seconds since the run's fit started.")
+    solve: dict[str, Any] | None = Field(
+        default=None, description="A solve job's starts: running, ended, agreeing, confidence (0-1)."
+    )
 
 
 class ArtifactPublic(BaseModel):

@@ -41,6 +41,7 @@ OUTCOMES = {
     "error": JobState.FAILED,
     "crashed": JobState.FAILED,
     "cancelled": JobState.CANCELLED,
+    "tune": JobState.SUCCEEDED,
 }
 """The final state each executor event leads to when it is the one that ends a fit."""
 
@@ -62,7 +63,10 @@ class Service:
             workers=self.settings.workers, runner_factory=self.sandbox.runner_factory()
         )
         self.controller = ServerController(
-            self.store, self.executor, RunningLimits(self.settings.max_running_per_user)
+            self.store,
+            self.executor,
+            RunningLimits(self.settings.max_running_per_user),
+            max_solve_budget=self.settings.limit_wall_seconds,
         )
         self.metrics = ServerMetrics(self.job_counts, self.executor.capacity)
         self.readers = ThreadPoolExecutor(READERS, thread_name_prefix="metagenx-read")
@@ -145,7 +149,9 @@ class Service:
         job_id = int(event["job_id"])
         kind = event.get("type")
         if kind == "progress":
-            progress = {k: event.get(k) for k in ("generation", "best_fom", "evaluations", "elapsed")}
+            progress = {
+                k: event.get(k) for k in ("generation", "best_fom", "evaluations", "elapsed", "solve")
+            }
             self.metrics.progress(job_id, int(event.get("evaluations") or 0))
             study_id = self.progress.get(job_id, {}).get("study_id")
             if study_id is None:
@@ -153,7 +159,9 @@ class Service:
                     study_id = session.execute(select(Job.study_id).where(Job.id == job_id)).scalar()
             self.progress[job_id] = progress | {"study_id": study_id}
             self.broadcaster.publish({"type": "progress", "job_id": job_id, "study_id": study_id} | progress)
-        elif kind in ("claimed", "result", "error", "crashed", "cancelled", "dropped"):
+        elif kind == "log":
+            self.broadcaster.publish({"type": "log", "job_id": job_id, "message": event.get("message")})
+        elif kind in ("claimed", "result", "tune", "error", "crashed", "cancelled", "dropped"):
             if kind == "result":  # the evaluations since the last progress report
                 self.metrics.progress(job_id, int(event["result"].get("evaluations") or 0))
             with self.store.session() as session:

@@ -44,7 +44,7 @@ def stored_frame(event: Event) -> str:
             "best_fom": event.best_fom,
             "evaluations": event.evaluations,
             "elapsed": data.get("elapsed"),
-        }
+        } | ({"solve": data["solve"]} if "solve" in data else {})
     else:
         base |= {"message": data.get("message")}
     return frame(event.kind.value, base, event.id)

@@ -141,7 +141,8 @@ def outcomes(session: Session, study_id: int) -> list[JobOutcome]:
             sequence=job.sequence,
             axes=dict(job.overrides.get("axes") or {}),
         )
-        result = FitResult.from_dict(job.result) if job.result is not None else None
+        # a tune's result is not a fit's
+        result = FitResult.from_dict(job.result) if job.result and "parameters" in job.result else None
         error = job.last_error if job.state in (JobState.FAILED, JobState.CANCELLED) else None
         found.append(JobOutcome(spec, job.state.value, result, error))
     return found

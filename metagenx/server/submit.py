@@ -19,13 +19,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from metagenx.controller import submit_study
-from metagenx.engine.settings import FitSettings
 from metagenx.runner.protocol import DataAssignment, ParameterOverride
 from metagenx.server.access import check_name, find_named_study
 from metagenx.server.errors import QuotaExceeded
 from metagenx.server.identity import Account
 from metagenx.server.service import Service
 from metagenx.server.uploads import link_or_copy
+from metagenx.solve.job_settings import parse_job_settings
 from metagenx.store import Job, JobFilter, JobState, StudyKind, list_jobs
 from metagenx.store.keys import canonical_json
 from metagenx.study.spec import JobSpec
@@ -35,8 +35,10 @@ SEED_RANGE = 2**31
 
 
 def parse_settings(values: dict[str, Any]) -> dict[str, Any]:
-    """Validated, complete fit settings; :class:`SettingsError` (422) naming the bad field."""
-    return FitSettings.from_dict(values).to_dict()
+    """Validated, complete job settings (a fit's, or a solve's with a ``solve`` table, see
+    :func:`metagenx.solve.job_settings.parse_job_settings`); :class:`SettingsError` (422) naming
+    the bad field."""
+    return parse_job_settings(values)
 
 
 def fit_identity(
@@ -111,12 +113,41 @@ def submit_fit(
         overrides=list(overrides),
     )
     definition = {"kind": "fit", "model": model_name, "settings": settings} | (origin or {})
-    # submit_study writes in its own session: ``session`` must hold no write (SQLite has one writer).
+    job = queue_one_job_study(
+        session,
+        service,
+        user,
+        project=project,
+        name=name,
+        kind=StudyKind.FIT,
+        spec=spec,
+        directory=directory,
+        definition=definition,
+    )
+    return job, True
+
+
+def queue_one_job_study(
+    session: Session,
+    service: Service,
+    user: Account,
+    *,
+    project: str,
+    name: str,
+    kind: StudyKind,
+    spec: JobSpec,
+    directory: Path,
+    definition: dict[str, Any],
+) -> Job:
+    """Store study ``name`` of ``user``'s ``project`` with its one job (queued), tell live streams; the job.
+
+    ``session`` must hold no write: the study is written in a session of its own (SQLite has one writer).
+    """
     study_id = submit_study(
         service.store,
         project=project,
         name=name,
-        kind=StudyKind.FIT,
+        kind=kind,
         specs=[spec],
         directory=directory,
         definition=definition,
@@ -124,7 +155,7 @@ def submit_fit(
     )
     job = list_jobs(session, JobFilter(study_id=study_id), limit=1)[0]
     service.publish_state(job)
-    return job, True
+    return job
 
 
 def find_existing(session: Session, user: Account, project: str, name: str) -> Job | None:

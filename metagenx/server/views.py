@@ -103,19 +103,21 @@ def progress_of(session: Session, job: Job, live: dict[str, Any] | None) -> Prog
         ).scalar_one_or_none()
         if event is None:
             return None
-        elapsed = (event.data or {}).get("elapsed")
+        data = event.data or {}
         return Progress(
             generation=event.generation,
             best_fom=event.best_fom,
             evaluations=event.evaluations,
-            elapsed=elapsed,
+            elapsed=data.get("elapsed"),
+            solve=data.get("solve"),
         )
     if job.result is not None:
         result = job.result
+        solve = (result.get("extra") or {}).get("solve")
         return Progress(
             generation=result.get("generations"),
             best_fom=job.fom,
             evaluations=result.get("evaluations"),
-            elapsed=result.get("wall_time"),
+            elapsed=solve["wall_time"] if solve else result.get("wall_time"),
         )
     return None

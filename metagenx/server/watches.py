@@ -34,6 +34,7 @@ from metagenx.server.submit import check_queue, parse_settings
 from metagenx.server.uploads import clean_name, hash_stream, json_object, link_or_copy, save_file, save_model
 from metagenx.server.watch_schemas import WatchCreate, WatchFilePublic
 from metagenx.server.watch_views import file_public
+from metagenx.solve.job_settings import SOLVE_KEY, fit_part
 from metagenx.store import Project, Study, StudyKind
 from metagenx.store.keys import canonical_json
 from metagenx.watch.series import (
@@ -183,9 +184,10 @@ def file_fit(study: Study) -> FileFit:
         dataset=definition["dataset"],
         loader=definition["loader"],
         loader_options=dict(definition["loader_options"]),
-        settings=FitSettings.from_dict(dict(definition["settings"])),
+        settings=FitSettings.from_dict(fit_part(definition["settings"])),
         sequential=bool(definition["sequential"]),
         template_sha256=definition["template_sha256"],
+        solve=definition["settings"].get(SOLVE_KEY),
     )
 
 

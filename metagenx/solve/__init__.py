@@ -16,7 +16,7 @@ from metagenx.solve.result import ParameterSpread, SolveResult, StartSummary
 from metagenx.solve.settings import START_DEFAULTS, SolveSettings, start_settings
 from metagenx.solve.settings_file import SettingsFile, read_settings_file, write_settings_file
 from metagenx.solve.solve import solve
-from metagenx.solve.starts import Model, SolveError, SolveProgress
+from metagenx.solve.starts import Model, SolveAbandoned, SolveError, SolveProgress
 
 __all__ = [
     "START_DEFAULTS",
@@ -27,6 +27,7 @@ __all__ = [
     "Race",
     "RacingRule",
     "SettingsFile",
+    "SolveAbandoned",
     "SolveError",
     "SolveProgress",
     "SolveResult",

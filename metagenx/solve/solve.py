@@ -30,7 +30,15 @@ from metagenx.solve.dispatch import Dispatch, Inbox
 from metagenx.solve.racing import Race, RacingRule, starts_needed
 from metagenx.solve.result import SolveResult, StartSummary, parameter_spread
 from metagenx.solve.settings import SolveSettings
-from metagenx.solve.starts import FATAL_KINDS, Model, Running, SolveError, SolveProgress, is_scatter
+from metagenx.solve.starts import (
+    FATAL_KINDS,
+    Model,
+    Running,
+    SolveAbandoned,
+    SolveError,
+    SolveProgress,
+    is_scatter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,8 @@ class Solver:
         dispatch: Dispatch,
         progress: Callable[[SolveProgress], None] | None,
         stop_event: threading.Event | None,
+        abandon: threading.Event | None = None,
+        group: str | None = None,
     ) -> None:
         self.model = model
         self.settings = settings
@@ -61,11 +71,13 @@ class Solver:
         self.starts: list[StartSummary] = []
         self.results: dict[int, FitResult] = {}
         self.trace: list[tuple[float, float]] = []
+        self.evaluations: dict[int, int] = {}
         self.launched = 0
         self.started = time.monotonic()
         self.ending: str | None = None
         self.fatal: str | None = None
-        self.group = f"solve:{model.path}"
+        self.abandon = abandon or threading.Event()
+        self.group = group or f"solve:{model.path}"
 
     def rule(self, population: int) -> RacingRule:
         s = self.settings
@@ -78,7 +90,7 @@ class Solver:
     def run(self) -> str:
         """Race starts until the solve should end; return why it ended."""
         self.fill()
-        while self.running:
+        while self.running and not self.abandon.is_set():
             timeout = max(0.05, min(0.5, self.settings.budget - self.elapsed()))
             with contextlib.suppress(queue.Empty):
                 self.handle(self.inbox.get(timeout=timeout))
@@ -137,6 +149,7 @@ class Solver:
             if not self.population_known and event["generation"] == 0 and event["evaluations"] > 0:
                 self.race.rule = self.rule(int(event["evaluations"]))
                 self.population_known = True
+            self.evaluations[run.start_id] = int(event["evaluations"])
             self.race.observe(
                 run.start_id, float(event["elapsed"]), int(event["evaluations"]), event["best_fom"]
             )
@@ -168,6 +181,7 @@ class Solver:
             return
         result = FitResult.from_dict(event["result"])
         self.results[run.start_id] = result
+        self.evaluations[run.start_id] = result.evaluations
         self.race.end(run.start_id, result.fom, result.evaluations, result.wall_time)
         self.improved(result.fom)
         ended = "scatter" if run.scatter else "converged"
@@ -228,6 +242,7 @@ class Solver:
                     ended=len(self.race.ended()),
                     agreeing=self.race.agreeing(),
                     confidence=self.race.confidence(),
+                    evaluations=sum(self.evaluations.values()),
                 )
             )
 
@@ -255,7 +270,12 @@ class Solver:
         task = self.task(job_id, settings, best=best, output=None if out is None else str(out))
         self.dispatch.submit(task, self.group)
         while True:
-            event = self.inbox.get()
+            try:
+                event = self.inbox.get(timeout=0.5)
+            except queue.Empty:
+                if self.abandon.is_set():
+                    raise SolveAbandoned("the solve was abandoned during its finishing step") from None
+                continue
             if event.get("job_id") == job_id and event["type"] in ("result", "error", "crashed", "dropped"):
                 break
         self.dispatch.forget(job_id)
@@ -280,6 +300,8 @@ def solve(
     dispatch: Dispatch | None = None,
     progress: Callable[[SolveProgress], None] | None = None,
     stop_event: threading.Event | None = None,
+    abandon: threading.Event | None = None,
+    group: str | None = None,
 ) -> SolveResult:
     """Solve ``model`` (a model file, or a :class:`Model` with data and parameter changes).
 
@@ -287,6 +309,11 @@ def solve(
     workers (default: the number of cores), shut down afterwards. With ``out`` (a ``.hgx``/``.gx``
     path) the best fit is written there with result.json, parameters.csv, fit.png, fom.png,
     plus ``solve.json`` beside it. Raises :class:`SolveError` when no start produced a fit.
+
+    ``stop_event`` ends the solve early with the best answer so far (its outputs written);
+    ``abandon`` ends it at once without waiting for the running starts or writing anything
+    (:class:`SolveAbandoned`), for an owner that is shutting the executor down. ``group`` is
+    the executor group of the starts (which warm runners they may share).
     """
     settings = settings or SolveSettings()
     target = model if isinstance(model, Model) else Model(str(model))
@@ -295,9 +322,11 @@ def solve(
         from metagenx.executors import LocalExecutor
 
         dispatch = Dispatch(LocalExecutor(workers=settings.slots))
-    solver = Solver(target, settings, dispatch, progress, stop_event)
+    solver = Solver(target, settings, dispatch, progress, stop_event, abandon, group)
     try:
         reason = solver.run()
+        if solver.abandon.is_set():
+            raise SolveAbandoned(f"the solve of {Path(target.path).name} was abandoned")
         if not solver.results:
             raise SolveError(solver.fatal or f"no start produced a fit ({len(solver.starts)} failed)")
         best = min(solver.results.values(), key=lambda r: r.fom)

@@ -17,6 +17,10 @@ class SolveError(MetagenxError):
     """A solve could not produce any fit (the model cannot run, or every start failed)."""
 
 
+class SolveAbandoned(SolveError):
+    """A solve was abandoned by its owner (e.g. a server shutting down); it produced nothing."""
+
+
 @dataclass(frozen=True)
 class SolveProgress:
     """State of a running solve, for live displays. ``elapsed`` in s."""
@@ -27,6 +31,8 @@ class SolveProgress:
     ended: int
     agreeing: int
     confidence: float
+    evaluations: int = 0
+    """FOM evaluations of every start so far."""
 
 
 @dataclass

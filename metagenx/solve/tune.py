@@ -91,6 +91,8 @@ class TuneResult:
     best_fit: dict[str, Any]
     best_solve: dict[str, Any]
     outputs: dict[str, str]
+    table: list[dict[str, Any]] = field(default_factory=list)
+    """One row per trial (see :func:`metagenx.solve.tune_report.trial_rows`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -140,11 +142,15 @@ class Objective:
         dispatch: Dispatch,
         stop: threading.Event,
         on_run: Callable[[str], None] | None = None,
+        abandon: threading.Event | None = None,
+        group: str | None = None,
     ) -> None:
         self.models = list(models)
         self.settings = settings
         self.dispatch = dispatch
         self.stop = stop
+        self.abandon = abandon
+        self.group = group
         self.on_run = on_run
         self.slots = max(1, dispatch.capacity // settings.parallel)
         self.lock = threading.Lock()
@@ -179,7 +185,14 @@ class Objective:
                 slots=self.slots,
                 **racing,
             )
-            result = solve(model, settings, dispatch=self.dispatch, stop_event=self.stop)
+            result = solve(
+                model,
+                settings,
+                dispatch=self.dispatch,
+                stop_event=self.stop,
+                abandon=self.abandon,
+                group=self.group,
+            )
             best = self.learn_best(trial.study, model, result.fom)
             runs.append({"fom": result.fom, "wall_time": result.wall_time, "trace": result.trace})
             if self.on_run is not None:
@@ -222,15 +235,19 @@ def tune(
     dispatch: Dispatch | None = None,
     stop: threading.Event | None = None,
     on_run: Callable[[str], None] | None = None,
+    abandon: threading.Event | None = None,
+    group: str | None = None,
 ) -> TuneResult:
     """Run (or resume) a tune of ``models`` and write best.toml, trials.csv and plots into ``out``.
 
     ``storage`` is an Optuna storage (see :func:`metagenx.solve.tune_storage.open_tune_storage`).
-    Runs on ``dispatch`` or on a fresh local executor (shut down afterwards).
+    Runs on ``dispatch`` or on a fresh local executor (shut down afterwards). ``stop`` ends the
+    tune after the running solves end; ``abandon`` ends it at once, writing nothing
+    (:class:`~metagenx.solve.starts.SolveAbandoned`). ``group``: executor group of its fits.
     """
     import optuna
 
-    from metagenx.solve.tune_report import write_report
+    from metagenx.solve.tune_report import trial_rows, write_report
 
     paths = [str(Path(m)) for m in models]
     if not paths:
@@ -252,7 +269,7 @@ def tune(
 
         dispatch = Dispatch(LocalExecutor())
     stop = stop or threading.Event()
-    objective = Objective(paths, settings, dispatch, stop, on_run)
+    objective = Objective(paths, settings, dispatch, stop, on_run, abandon, group)
     try:
         study.optimize(
             objective,
@@ -275,6 +292,7 @@ def tune(
         best_fit=best_fit,
         best_solve=best_solve,
         outputs=outputs,
+        table=trial_rows(study),
     )
 
 

@@ -32,21 +32,35 @@ def best_settings(study: Any, fixed: dict[str, Any]) -> tuple[dict[str, Any], di
     return fit, {k: best.params[k] for k in SOLVE_PARAMS if k in best.params}
 
 
-def trials_csv(study: Any) -> str:
-    """One row per trial: number, state, value (mean log ERT), ERT per model (s), parameters."""
+def trial_rows(study: Any) -> list[dict[str, Any]]:
+    """One row per trial: number, state, value (mean log ERT), duration (s), ERT per model (s), parameters."""
     trials = study.trials
     params = sorted({k for t in trials for k in t.params})
     erts = sorted({k for t in trials for k in t.user_attrs if k.startswith("ert:")})
+    rows = []
+    for t in trials:
+        value = t.value if t.value is not None and math.isfinite(t.value) else None
+        row: dict[str, Any] = {
+            "trial": t.number,
+            "state": t.state.name,
+            "value": value,
+            "duration_s": t.duration.total_seconds() if t.duration is not None else None,
+        }
+        row.update({k: t.user_attrs.get(k) for k in erts})
+        row.update({k: t.params.get(k) for k in params})
+        rows.append(row)
+    return rows
+
+
+def trials_csv(study: Any) -> str:
+    """:func:`trial_rows` as CSV (an empty cell where a trial has no value)."""
+    rows = trial_rows(study)
+    columns = list(dict.fromkeys(k for row in rows for k in row)) or ["trial", "state", "value", "duration_s"]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["trial", "state", "value", "duration_s", *erts, *params])
-    for t in trials:
-        duration = t.duration.total_seconds() if t.duration is not None else ""
-        writer.writerow(
-            [t.number, t.state.name, "" if t.value is None else t.value, duration]
-            + [t.user_attrs.get(k, "") for k in erts]
-            + [t.params.get(k, "") for k in params]
-        )
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row.get(k) is None else row[k] for k in columns])
     return buffer.getvalue()
 
 

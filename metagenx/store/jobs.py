@@ -127,12 +127,28 @@ def finish(session: Session, job: Job | int, result: FitResult, *, keep_curves: 
     (they are in the job's result file). Raises :class:`JobStateError` for a job that
     is not running or cancelled.
     """
+    return finish_with(
+        session,
+        job,
+        result_to_store(result, keep_curves=keep_curves),
+        fom=result.fom,
+        stop_reason=str(result.stop_reason),
+    )
+
+
+def finish_with(
+    session: Session, job: Job | int, result: dict[str, Any], *, fom: float | None, stop_reason: str
+) -> Job:
+    """:func:`finish` with a result that is not one fit's (e.g. a tune's): stored as given.
+
+    ``fom`` (None or not finite: none) is what job lists sort and show.
+    """
     loaded = _get(session, job, lock=True)
     if loaded.state not in (JobState.RUNNING, JobState.CANCELLED):
         raise JobStateError(f"job {loaded.id} is {loaded.state.value}; only a running job can finish")
-    loaded.result = result_to_store(result, keep_curves=keep_curves)
-    loaded.fom = result.fom if math.isfinite(result.fom) else None
-    loaded.stop_reason = str(result.stop_reason)
+    loaded.result = result
+    loaded.fom = fom if fom is not None and math.isfinite(fom) else None
+    loaded.stop_reason = stop_reason
     loaded.finished_at = loaded.finished_at or utcnow()
     if loaded.state == JobState.RUNNING:
         _move(session, loaded, JobState.SUCCEEDED)

@@ -57,7 +57,8 @@ class RemoteWatch:
             "sequential": config.sequential,
             "loader": config.loader,
             "loader_options": dict(config.loader_options),
-            "settings": {k: v for k, v in config.settings.to_dict().items() if v != defaults[k]},
+            "settings": {k: v for k, v in config.settings.to_dict().items() if v != defaults[k]}
+            | ({"solve": config.solve} if config.solve is not None else {}),
             "order": config.order,
         }
 

@@ -23,6 +23,7 @@ from metagenx.controller.submit import stored_spec
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import DataFileError
 from metagenx.runner.protocol import DataAssignment
+from metagenx.solve.job_settings import SOLVE_KEY
 from metagenx.store import Job, JobState, Study, StudyKind, StudyState, add_jobs, retry
 from metagenx.study.spec import JobSpec
 
@@ -42,6 +43,8 @@ class FileFit:
         settings: fit settings of every job (a missing seed becomes 1: fits are repeatable).
         sequential: each fit starts from the previous file's fitted values.
         template_sha256: the template's SHA-256 when already known (else read from the file).
+        solve: solve settings (see :mod:`metagenx.solve.job_settings`): each file is solved
+            (raced starts until confident) rather than fitted once; None: one fit per file.
     """
 
     template: str
@@ -51,6 +54,7 @@ class FileFit:
     settings: FitSettings = field(default_factory=FitSettings)
     sequential: bool = False
     template_sha256: str | None = None
+    solve: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,8 @@ def file_spec(fit: FileFit, data: DataFile, index: int) -> JobSpec:
     return JobSpec(
         label=data.label,
         model_path=fit.template,
-        settings=settings.replace(seed=settings.seed if settings.seed is not None else 1).to_dict(),
+        settings=settings.replace(seed=settings.seed if settings.seed is not None else 1).to_dict()
+        | ({SOLVE_KEY: dict(fit.solve)} if fit.solve is not None else {}),
         data=[DataAssignment(fit.dataset, data.path, fit.loader, dict(fit.loader_options))],
         sequence=index if fit.sequential else None,
         axes=axes,

@@ -54,6 +54,8 @@ class WatchConfig:
         settle: seconds a file's size and mtime must stay unchanged before it is read.
         order: x axis of the trend plots: ``name`` (arrival order), ``header:<key>`` or
             ``column:<name>`` (see :mod:`metagenx.watch.series`).
+        solve: solve each file (raced starts until confident) with these solve settings
+            (e.g. ``{"budget": 60}``); ``settings`` are then the starts' settings. None: one fit.
     """
 
     template: Path
@@ -67,6 +69,7 @@ class WatchConfig:
     settle: float = 0.5
     name: str = ""
     order: str = "name"
+    solve: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         check_order(self.order)
@@ -85,6 +88,7 @@ class WatchConfig:
             loader_options=self.loader_options,
             settings=self.settings,
             sequential=self.sequential,
+            solve=self.solve,
         )
 
 
@@ -120,7 +124,8 @@ class WatchSession:
             "pattern": self.config.pattern,
             "sequential": self.config.sequential,
             "order": self.config.order,
-            "settings": self.config.settings.to_dict(),
+            "settings": self.config.settings.to_dict()
+            | ({"solve": self.config.solve} if self.config.solve is not None else {}),
         }
         self.out_dir.mkdir(parents=True, exist_ok=True)
         return submit_study(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -170,3 +171,26 @@ def test_sequential_watch_carries_on_past_an_unreadable_file(
     first, broken, second = sorted(jobs, key=lambda j: j.id)
     assert broken.overrides["label"] == "broken.dat" and broken.state is JobState.FAILED
     assert second.state is JobState.SUCCEEDED and second.depends_on_job_id == first.id
+
+
+def test_a_solving_watch_solves_each_file_and_recovers_the_trend(
+    superadam: Path, measurements: dict[str, bytes], tmp_path: Path
+) -> None:
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    config = dataclasses.replace(
+        fits_only_thickness(superadam, incoming),
+        settings=FitSettings(seed=1, max_generations=12),
+        solve={"budget": 60, "max_starts": 2, "target_reliability": 0.5, "share": 0.5},
+    )
+    for name in ("run01.dat", "run04.dat"):
+        (incoming / name).write_bytes(measurements[name])
+    watch = Running(config, tmp_path / "out")
+    jobs = watch.wait_for(lambda js: finished(js, 2))
+    watch.close()
+    for job in jobs:
+        assert job.state is JobState.SUCCEEDED, job.last_error
+        assert job.settings["solve"]["budget"] == 60
+        assert 1 <= len(job.result["extra"]["solve"]["starts"]) <= 2  # type: ignore[index]
+        value = {p["name"]: p["value"] for p in job.result["parameters"]}["SiO.setD"]  # type: ignore[index]
+        assert value == pytest.approx(THICKNESS[str(job.overrides["label"])], rel=0.01)

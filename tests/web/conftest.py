@@ -96,7 +96,8 @@ class Watched:
     def check(self, server: Server) -> None:
         """No script error, and nothing loaded from anywhere but the server (it works offline)."""
         assert not self.errors
-        assert self.requests and all(url.startswith(f"{server.url}/") for url in self.requests), self.requests
+        local = (f"{server.url}/", f"blob:{server.url}/")  # blob: images fetched from the server
+        assert self.requests and all(url.startswith(local) for url in self.requests), self.requests
 
 
 @pytest.fixture

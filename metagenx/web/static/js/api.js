@@ -117,3 +117,15 @@ export async function follow(path, onEvent, signal) {
     }
   }
 }
+
+/** An <img> of a protected image: fetched with the token, shown from a blob URL. */
+export async function protectedImage(path, alt) {
+  const response = await fetch(path, { headers: headers() });
+  if (!response.ok) throw await failure(response);
+  const img = document.createElement('img');
+  img.alt = alt;
+  img.className = 'figure';
+  img.src = URL.createObjectURL(await response.blob());
+  img.addEventListener('load', () => URL.revokeObjectURL(img.src), { once: true });
+  return img;
+}

@@ -50,11 +50,12 @@ function scaleFor(values) {
   return Math.max(...finite) / Math.min(...finite) > 20 ? 'log' : 'linear';
 }
 
-/** Best FOM against generation; `add` appends live points (repeated generations are ignored). */
+/** Best FOM against generation (or `xLabel`); `add` appends live points (repeated x are ignored). */
 export class FomPlot {
-  constructor(element, fomName) {
+  constructor(element, fomName, xLabel = 'generation') {
     this.element = element;
     this.fomName = fomName;
+    this.xLabel = xLabel;
     this.x = [];
     this.y = [];
     this.run = null;
@@ -88,13 +89,13 @@ export class FomPlot {
     const Plotly = await plotly();
     const trace = {
       x: [...this.x], y: [...this.y], mode: 'lines+markers', name: 'best FOM', line: { width: 2, shape: 'hv' },
-      marker: { size: 4 }, hovertemplate: 'generation %{x}<br>FOM %{y:.5g}<extra></extra>',
+      marker: { size: 4 }, hovertemplate: `${this.xLabel} %{x:.4g}<br>FOM %{y:.5g}<extra></extra>`,
     };
     const y = axis(this.fomName ? `best FOM (function: ${plain(this.fomName)})` : 'best FOM', { type: scaleFor(this.y), exponentformat: 'power' });
     // Autorange stated explicitly: with uirevision a user's zoom stays, and a one-point range is replaced.
     const single = this.y.length === 1 && this.y[0];
     Object.assign(y, single ? { range: [0.9 * this.y[0], 1.1 * this.y[0]].sort((a, b) => a - b) } : { autorange: true });
-    const x = axis('generation', { rangemode: 'tozero', autorange: true });
+    const x = axis(this.xLabel, { rangemode: 'tozero', autorange: true });
     await Plotly.react(this.element, [trace], layout(x, y, { showlegend: false, datarevision: this.x.length }), CONFIG);
     this.element.dataset.points = String(this.x.length);
   }

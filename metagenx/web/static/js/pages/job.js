@@ -4,6 +4,8 @@ import { api, download, follow } from '../api.js';
 import { between, bytes, duration, flash, fom, h, message, stat, stateBadge, takeFlash, when } from '../dom.js';
 import { parameterTable } from '../parameters.js';
 import { dataPlot, FomPlot, purge } from '../plots.js';
+import { solveAccount, solveCard, solveStats } from '../solve.js';
+import { render as renderTune } from './tune.js';
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 const ARTIFACTS = {
@@ -12,6 +14,7 @@ const ARTIFACTS = {
   parameters_csv: 'Parameters (CSV)',
   fit_png: 'Fit plot (PNG)',
   fom_png: 'FOM plot (PNG)',
+  solve_json: 'Solve account (JSON)',
 };
 
 function card(title, ...children) {
@@ -21,6 +24,10 @@ function card(title, ...children) {
 export async function render(main, { params, signal }) {
   const id = Number(params[0]);
   let job = await api(`/api/v1/jobs/${id}`, { signal });
+  if (job.settings?.tune) return renderTune(main, job, { signal });
+  const solving = Boolean(job.settings?.solve);
+  /** x of a progress report on the FOM plot: generation, or seconds for a solve (many starts). */
+  const xOf = (p) => (solving ? p.elapsed : p.generation);
   const live = { generation: null, best_fom: null, evaluations: null, elapsed: null };
 
   const el = {
@@ -37,8 +44,9 @@ export async function render(main, { params, signal }) {
     downloads: h('div', { class: 'downloads', 'data-testid': 'downloads' }),
     details: h('dl', { class: 'details' }),
     rerun: h('div'),
+    solve: h('div'),
   };
-  const fomPlot = new FomPlot(el.fom, job.result?.fom_name);
+  const fomPlot = new FomPlot(el.fom, job.result?.fom_name, solving ? 'time (s)' : 'generation');
   signal.addEventListener('abort', () => { purge(el.fom); purge(el.data); });
 
   main.append(
@@ -47,6 +55,7 @@ export async function render(main, { params, signal }) {
       card('Figure of merit', el.fomNote, el.fom),
       card('Data and simulation', el.dataNote, el.data)),
     card('Parameters', el.parameters),
+    el.solve,
     h('div', { class: 'grid-2' }, card('Downloads', el.downloads), card('Details', el.details)),
   );
 
@@ -77,6 +86,7 @@ export async function render(main, { params, signal }) {
 
   function stats() {
     const p = job.state === 'running' ? { ...job.progress, ...dropNulls(live) } : (job.progress ?? {});
+    if (solving) return solvingStats(p);
     const budget = job.settings.max_generations;
     const generation = p.generation === null || p.generation === undefined ? '—' : `${p.generation}${budget ? ` / ${budget}` : ''}`;
     const elapsed = p.elapsed ?? (job.state === 'running' ? null : between(job.started_at, job.finished_at));
@@ -93,6 +103,27 @@ export async function render(main, { params, signal }) {
     el.progress.replaceChildren(
       h('div', { class: 'progress' }, h('span', { class: 'bar', style: { width: `${(fraction ?? 0) * 100}%` } })),
       h('span', null, `${Math.round((fraction ?? 0) * 100)} % of the generation budget`),
+    );
+  }
+
+  function solvingStats(p) {
+    const s = solveStats(p, solveAccount(job));
+    const budget = job.settings.solve.budget;
+    const elapsed = p.elapsed ?? (job.state === 'running' ? null : between(job.started_at, job.finished_at));
+    const reason = FINISHED.has(job.state) ? (job.stop_reason ?? job.state) : job.state === 'running' ? 'solving…' : 'waiting in the queue';
+    el.stats.replaceChildren(
+      stat('Best FOM', fom(job.fom ?? p.best_fom), 'fom'),
+      stat('Starts', s.starts, 'starts'),
+      stat('Agreeing (1 %)', s.agreeing, 'agreeing'),
+      stat('Confidence', s.confidence, 'confidence'),
+      stat('Solve time', duration(elapsed), 'elapsed'),
+      stat('Stop reason', reason, 'stop-reason', true),
+    );
+    const fraction = budget && elapsed ? Math.min(1, elapsed / budget) : null;
+    el.progress.hidden = job.state !== 'running' || fraction === null;
+    el.progress.replaceChildren(
+      h('div', { class: 'progress' }, h('span', { class: 'bar', style: { width: `${(fraction ?? 0) * 100}%` } })),
+      h('span', null, `${Math.round((fraction ?? 0) * 100)} % of the time budget (the solve ends sooner once confident)`),
     );
   }
 
@@ -155,8 +186,14 @@ export async function render(main, { params, signal }) {
     if (job.result) {
       fomPlot.fomName = job.result.fom_name;
       el.parameters.replaceChildren(parameterTable(job.result.parameters));
-      const history = job.result.fom_history ?? [];
-      await fomPlot.set(history.map((_, i) => i), history);
+      const account = solveAccount(job);
+      if (account) {
+        el.solve.replaceChildren(solveCard(account));
+        await fomPlot.set(account.trace.map((t) => t[0]), account.trace.map((t) => t[1]));
+      } else {
+        const history = job.result.fom_history ?? [];
+        await fomPlot.set(history.map((_, i) => i), history);
+      }
     } else {
       el.parameters.replaceChildren(h('div', { class: 'empty' }, 'No fitted parameters: the fit did not finish.'));
       el.fom.hidden = fomPlot.x.length < 2;
@@ -185,11 +222,11 @@ export async function render(main, { params, signal }) {
 
   el.parameters.replaceChildren(h('div', { class: 'empty' }, 'The fitted parameters appear when the fit has finished.'));
   await fomPlot.set([], []);
-  if (job.progress) fomPlot.add(job.progress.generation, job.progress.best_fom);
+  if (job.progress) fomPlot.add(xOf(job.progress), job.progress.best_fom);
   await follow(`/api/v1/jobs/${id}/events`, (kind, data) => {
     if (kind === 'progress') {
       Object.assign(live, dropNulls(data));
-      fomPlot.add(data.generation, data.best_fom);
+      fomPlot.add(xOf(data), data.best_fom);
       stats();
     } else if (kind === 'state' && data.state !== job.state) {
       if (data.state === 'running' && data.run !== undefined) fomPlot.newRun(data.run);

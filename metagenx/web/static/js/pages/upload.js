@@ -36,6 +36,13 @@ function fitForm() {
   const generations = h('input', { type: 'number', name: 'max_generations', min: 1, step: 1, placeholder: 'until converged', 'data-testid': 'max-generations' });
   const time = h('input', { type: 'number', name: 'max_time', min: 1, step: 'any', placeholder: 'no limit' });
   const more = h('textarea', { name: 'settings', rows: 3, placeholder: '{"tolerance": 1e-4, "population": 40}', 'data-testid': 'settings-json' });
+  const mode = h('select', { name: 'mode', 'data-testid': 'mode' },
+    h('option', { value: 'fit' }, 'Fit: one differential-evolution run'),
+    h('option', { value: 'solve' }, 'Solve: raced starts until the answer is confirmed'));
+  const budget = h('input', { type: 'number', name: 'budget', min: 1, step: 'any', placeholder: '600', 'data-testid': 'solve-budget' });
+  const budgetField = field('Solve budget (s)', budget, 'The solve ends sooner once enough starts agree.');
+  budgetField.hidden = true;
+  mode.addEventListener('change', () => { budgetField.hidden = mode.value !== 'solve'; });
 
   function submit(form) {
     if (!model.files.length) throw new Error('Choose a model file (.hgx or .gx).');
@@ -43,6 +50,7 @@ function fitForm() {
     for (const [input, key] of [[seed, 'seed'], [generations, 'max_generations'], [time, 'max_time']]) {
       if (input.value !== '') settings[key] = Number(input.value);
     }
+    if (mode.value === 'solve') settings.solve = { ...(settings.solve ?? {}), ...(budget.value !== '' ? { budget: Number(budget.value) } : {}) };
     form.append('model', model.files[0]);
     form.append('settings', JSON.stringify(settings));
     form.append('project', project.value.trim() || 'default');
@@ -54,11 +62,41 @@ function fitForm() {
 
   const body = [
     field('Model file', model, 'A GenX model saved from the GenX GUI (.hgx or .gx), with its data.'),
+    h('div', { class: 'form-row' }, field('Mode', mode), budgetField),
     h('div', { class: 'form-row' },
       field('Seed', seed), field('Max. generations', generations), field('Max. time (s)', time), field('Project', project)),
     field('More settings (JSON)', more, SETTINGS_HINT),
   ];
-  return { body, submit, label: 'Start fit' };
+  return { body, submit, label: 'Start' };
+}
+
+function tuneForm() {
+  const models = h('input', { type: 'file', name: 'models', accept: '.hgx,.gx', multiple: true, required: true, 'data-testid': 'tune-models' });
+  const trials = h('input', { type: 'number', name: 'trials', min: 1, step: 1, value: 20, 'data-testid': 'tune-trials-input' });
+  const seeds = h('input', { type: 'number', name: 'seeds', min: 1, step: 1, value: 3 });
+  const runBudget = h('input', { type: 'number', name: 'run_budget', min: 1, step: 'any', value: 120, 'data-testid': 'tune-run-budget' });
+  const project = h('input', { type: 'text', name: 'project', value: 'default', required: true });
+  const more = h('textarea', { name: 'settings', rows: 2, placeholder: '{"study_name": "xray", "fixed": {"max_time": 60}, "budget": 3600}', 'data-testid': 'tune-settings-json' });
+
+  function submit(form) {
+    if (!models.files.length) throw new Error('Choose one or more model files (.hgx or .gx).');
+    const settings = { ...jsonObject(more, 'More settings'), trials: Number(trials.value), seeds: Number(seeds.value), run_budget: Number(runBudget.value) };
+    for (const file of models.files) form.append('models', file);
+    form.append('settings', JSON.stringify(settings));
+    form.append('project', project.value.trim() || 'default');
+    return ['/api/v1/tunes', (job) => {
+      if (job.created === false) flash(`This tune was submitted before: this is job ${job.id}.`);
+      return `#/jobs/${job.id}`;
+    }];
+  }
+
+  const body = [
+    field('Model files', models, 'The models to tune the optimizer for; each trial solves every one of them.'),
+    h('div', { class: 'form-row' },
+      field('Trials', trials), field('Seeds per model', seeds), field('Budget per solve (s)', runBudget), field('Project', project)),
+    field('More settings (JSON)', more, 'study_name (the same name resumes a tune), budget (s), parallel, target_reliability, fixed (fit settings kept fixed).'),
+  ];
+  return { body, submit, label: 'Start tune' };
 }
 
 function studyForm() {
@@ -86,16 +124,17 @@ function studyForm() {
 }
 
 export async function render(main, { params }) {
-  let kind = params[0] === 'study' ? 'study' : 'fit';
+  const FORMS = { fit: fitForm, study: studyForm, tune: tuneForm };
+  let kind = params[0] in FORMS ? params[0] : 'fit';
   const card = h('div', { class: 'card narrow' });
   const tabs = h('div', { class: 'tabs' });
 
   function draw() {
     tabs.replaceChildren(
-      ...[['fit', 'Single fit'], ['study', 'Study']].map(([k, label]) =>
-        h('button', { type: 'button', class: k === kind ? 'tab active' : 'tab', onclick: () => { kind = k; draw(); } }, label)),
+      ...[['fit', 'Fit or solve'], ['study', 'Study'], ['tune', 'Tune']].map(([k, label]) =>
+        h('button', { type: 'button', class: k === kind ? 'tab active' : 'tab', 'data-testid': `tab-${k}`, onclick: () => { kind = k; draw(); } }, label)),
     );
-    const form = kind === 'fit' ? fitForm() : studyForm();
+    const form = FORMS[kind]();
     const note = h('div', { class: 'form-message error-text', role: 'alert', 'data-testid': 'upload-message' });
     const button = h('button', { class: 'button primary', type: 'submit', 'data-testid': 'submit' }, form.label);
     async function submit(event) {
@@ -119,7 +158,7 @@ export async function render(main, { params }) {
   main.append(
     h('div', { class: 'page-head' },
       h('div', null, h('h1', null, 'Upload'),
-        h('div', { class: 'subtitle' }, 'Fit a GenX model on this server, or run a study of many fits.'))),
+        h('div', { class: 'subtitle' }, 'Fit or solve a GenX model on this server, run a study of many fits, or tune the optimizer for your models.'))),
     card,
   );
 }
