@@ -83,6 +83,18 @@ def serve_command(
     memory_gib: LimitMemory = None,
     wall_seconds: LimitWall = None,
     output_mib: LimitOutput = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            help="local: fit processes on this machine [default]; dask: the workers of a Dask cluster"
+            " (they must see the data directory at the same path; sandboxed, they need bubblewrap and root).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address for --executor dask, e.g. tcp://HOST:8786."),
+    ] = None,
     unsafe_no_sandbox: Annotated[
         bool,
         typer.Option(
@@ -92,7 +104,7 @@ def serve_command(
         ),
     ] = False,
 ) -> None:
-    """Serve the HTTP API (docs at /docs) with the controller and local fit workers embedded.
+    """Serve the HTTP API (docs at /docs) with the controller and fit workers embedded (or a Dask cluster's).
 
     Every fit runs in the sandbox (bubblewrap, its own uid, limits; see docs/security.md);
     the server checks it at start-up and prints what it found. Run the server as root.
@@ -119,6 +131,8 @@ def serve_command(
         limit_wall_seconds=wall_seconds,
         limit_output_mib=output_mib,
         unsafe_no_sandbox=unsafe_no_sandbox or None,
+        executor=executor,
+        scheduler=scheduler,
     )
     console = Console(stderr=True, highlight=False)
     with open_accounts(settings.data_dir, settings.db) as store, store.session() as session:

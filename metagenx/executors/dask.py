@@ -11,6 +11,7 @@ every fit in flight as ``dropped`` (not charged), and the executor reconnects â€
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import itertools
 import logging
@@ -19,7 +20,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from metagenx.executors.base import EventSink, Executor, ExecutorEvent
 from metagenx.executors.dask_connect import GENX_PACKAGE
@@ -27,7 +28,11 @@ from metagenx.executors.dask_events import future_outcome, lost_keys, worker_los
 from metagenx.executors.dask_link import SchedulerLink
 from metagenx.executors.dask_task import installed_version, request_stop, run_fit_task
 from metagenx.executors.local import LocalExecutor
+from metagenx.runner.process import RunnerProcess
 from metagenx.runner.protocol import FitTask
+
+if TYPE_CHECKING:
+    from metagenx.sandbox import SandboxPolicy
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,8 @@ class DaskExecutor(Executor):
     :class:`~metagenx.executors.dask_connect.ExecutorUnavailableError`; with ``fallback_local``
     it runs the rest on ``fallback_workers`` local processes instead. ``progress_interval`` (s)
     throttles progress messages per fit; ``security`` is a ``distributed.security.Security`` (TLS).
+    With ``sandbox`` (a :class:`~metagenx.sandbox.SandboxPolicy`) every fit runs in a sandbox on its
+    worker, which then needs bubblewrap and root, like a server (see docs/security.md).
     """
 
     def __init__(
@@ -65,8 +72,10 @@ class DaskExecutor(Executor):
         fallback_workers: int | None = None,
         progress_interval: float = 1.0,
         security: Any = None,
+        sandbox: SandboxPolicy | None = None,
     ) -> None:
         self.address = scheduler
+        self.sandbox = sandbox
         self.min_capacity = max(1, min_capacity)
         self.fallback_local = fallback_local
         self.fallback_workers = fallback_workers
@@ -122,7 +131,14 @@ class DaskExecutor(Executor):
                 return
             submission = self.jobs[task.job_id] = Submission(key)
         try:
-            arguments = (task.to_message(), group, self.topic, self.expected, self.progress_interval)
+            arguments = (
+                task.to_message(),
+                group,
+                self.topic,
+                self.expected,
+                self.progress_interval,
+                self.task_sandbox(task),
+            )
             future = client.submit(run_fit_task, *arguments, key=key, pure=False, retries=0)
         except Exception as exc:
             event = {"type": "dropped", "job_id": task.job_id, "reason": f"not sent to Dask: {exc}"}
@@ -131,6 +147,21 @@ class DaskExecutor(Executor):
         with self.lock:
             submission.future = future
         future.add_done_callback(functools.partial(self.on_done, task.job_id, key))
+
+    def local_runner_factory(self) -> type[RunnerProcess]:
+        """Runners of the local fallback: sandboxed like the workers' when this executor sandboxes."""
+        if self.sandbox is None:
+            return RunnerProcess
+        from metagenx.sandbox.runner import sandboxed_runner_factory
+
+        return sandboxed_runner_factory(self.sandbox)
+
+    def task_sandbox(self, task: FitTask) -> SandboxPolicy | None:
+        """The sandbox policy sent with ``task``: this executor's, with the task's own limits fixed
+        here (``limits_for`` may read the controller's store, which workers cannot)."""
+        if self.sandbox is None:
+            return None
+        return dataclasses.replace(self.sandbox, limits=self.sandbox.task_limits(task), limits_for=None)
 
     def stop(self, job_id: int) -> None:
         worker: str | None = None
@@ -226,7 +257,7 @@ class DaskExecutor(Executor):
         log.warning("%s (%d fits re-queued)", reason, len(lost))
         if not self.fallback_local or self.closing.is_set():
             return not self.closing.is_set()
-        local = LocalExecutor(workers=self.fallback_workers)
+        local = LocalExecutor(workers=self.fallback_workers, runner_factory=self.local_runner_factory())
         assert self.sink is not None
         local.start(self.sink)
         self.local = local

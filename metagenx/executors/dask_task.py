@@ -15,10 +15,13 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from metagenx.runner.process import RunnerDied, RunnerProcess, runner_environment
 from metagenx.runner.protocol import FitTask
+
+if TYPE_CHECKING:
+    from metagenx.sandbox import SandboxPolicy
 
 CANCEL_POLL = 0.2
 """Seconds between checks whether Dask cancelled the task (then its runner is killed)."""
@@ -32,6 +35,7 @@ class Slot:
 
     runner: RunnerProcess | None = None
     group: str | None = None
+    sandboxed: bool = False
 
 
 _lock = threading.Lock()
@@ -58,16 +62,26 @@ def runner_env() -> dict[str, str]:
     return env
 
 
-def warm_runner(group: str) -> RunnerProcess:
-    """This thread's runner for ``group``: the warm one if it ran the same group and lives, else a new one."""
+def warm_runner(group: str, sandbox: SandboxPolicy | None = None) -> RunnerProcess:
+    """This thread's runner for ``group``: the warm one if it ran the same group and lives, else a new one.
+
+    With ``sandbox``, the runner lives in a sandbox of that policy (bubblewrap, its own uid,
+    limits: see :mod:`metagenx.sandbox`); it dies with this worker (``--die-with-parent``).
+    """
     with _lock:
         slot = _slots.setdefault(threading.get_ident(), Slot())
-    if slot.runner is not None and (slot.group != group or not slot.runner.alive()):
+    stale = slot.group != group or slot.sandboxed != (sandbox is not None)
+    if slot.runner is not None and (stale or not slot.runner.alive()):
         slot.runner.close()
         slot.runner = None
     if slot.runner is None:
-        slot.runner = RunnerProcess(command=runner_command(), env=runner_env())
-        slot.group = group
+        if sandbox is not None:
+            from metagenx.sandbox.runner import sandboxed_runner_factory
+
+            slot.runner = sandboxed_runner_factory(sandbox)()
+        else:
+            slot.runner = RunnerProcess(command=runner_command(), env=runner_env())
+        slot.group, slot.sandboxed = group, sandbox is not None
     return slot.runner
 
 
@@ -167,8 +181,10 @@ def run_fit_task(
     topic: str,
     expected: dict[str, str | None],
     progress_interval: float = 1.0,
+    sandbox: SandboxPolicy | None = None,
 ) -> dict[str, Any]:
-    """Run one :class:`FitTask` (as its message) on this worker's warm runner for ``group``.
+    """Run one :class:`FitTask` (as its message) on this worker's warm runner for ``group``
+    (in a sandbox of policy ``sandbox`` when given; its limits are the task's).
 
     Publishes ``started`` and ``progress`` messages on ``topic``; returns the final message,
     exactly one of ``result``, ``error`` (the fit failed, or this worker cannot run fits:
@@ -187,7 +203,7 @@ def run_fit_task(
         return {"type": "error", "job_id": task.job_id, "kind": kind, "message": problem, **stamp}
     watch: CancelWatch | None = None
     try:
-        runner = warm_runner(group)
+        runner = warm_runner(group, sandbox)
         with _lock:
             _running[task.job_id] = runner
         watch = CancelWatch(worker, key, runner)

@@ -42,7 +42,7 @@ class JobCounts(Collector):
 class ServerMetrics:
     """The server's own registry (one per app, so tests can run several apps in one process)."""
 
-    def __init__(self, counts: CountsSource, workers: int) -> None:
+    def __init__(self, counts: CountsSource, workers: Callable[[], int]) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(JobCounts(counts))
         self.finished = Counter(
@@ -60,7 +60,8 @@ class ServerMetrics:
             registry=self.registry,
         )
         rate.set_function(self.evaluation_rate)
-        Gauge("metagenx_workers", "Fits that can run at once.", registry=self.registry).set(workers)
+        slots = Gauge("metagenx_workers", "Fits that can run at once.", registry=self.registry)
+        slots.set_function(lambda: capacity_or_zero(workers))
         self.lock = threading.Lock()
         self.last_evaluations: dict[int, int] = {}
         self.recent: deque[tuple[float, int]] = deque()
@@ -91,3 +92,11 @@ class ServerMetrics:
     def trim(self, now: float) -> None:
         while self.recent and self.recent[0][0] < now - RATE_WINDOW:
             self.recent.popleft()
+
+
+def capacity_or_zero(workers: Callable[[], int]) -> int:
+    """The executor's capacity now; 0 while it cannot say (a Dask scheduler not reachable)."""
+    try:
+        return workers()
+    except Exception:  # a scrape must never fail
+        return 0

@@ -58,11 +58,18 @@ class ServerSandbox:
             limits=base, bwrap=settings.bwrap, limits_for=lambda task: user_limits(store, base, task)
         )
         self.report: SandboxReport | None = None
+        self.remote = settings.executor == "dask"
 
     def check(self) -> str:
         """Check the layers (a trial sandbox) and say what was found, for the start-up log."""
         if self.mode is SandboxMode.UNSAFE_OFF:
             return UNSAFE_WARNING
+        if self.remote:
+            return (
+                "sandbox: every fit runs in a sandbox on its Dask worker, which checks the layers before "
+                f"each fit (a worker without them fails the fit, naming what is missing)\n"
+                f"limits per fit: {self.policy.limits.describe()}"
+            )
         self.report = check_sandbox(self.policy)
         text = self.report.describe() + f"\nlimits per fit: {self.policy.limits.describe()}"
         if self.report.missing():

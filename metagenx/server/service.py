@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from metagenx.executors import ExecutorEvent, LocalExecutor
+from metagenx.errors import SettingsError
+from metagenx.executors import Executor, ExecutorEvent, LocalExecutor
+from metagenx.sandbox import SandboxMode
 from metagenx.server.broadcast import Broadcaster, LiveEvent
 from metagenx.server.identity import TokenCache
 from metagenx.server.metrics import ServerMetrics
@@ -59,17 +61,31 @@ class Service:
         self.failure: str | None = None
         self.store = open_store(self.settings.db, self.settings.data_dir)
         self.sandbox = ServerSandbox(self.settings, self.store)
-        self.executor = LocalExecutor(
-            workers=self.settings.workers, runner_factory=self.sandbox.runner_factory()
-        )
+        self.executor = self.make_executor()
         self.controller = ServerController(
             self.store,
             self.executor,
             RunningLimits(self.settings.max_running_per_user),
             max_solve_budget=self.settings.limit_wall_seconds,
         )
-        self.metrics = ServerMetrics(self.job_counts, self.executor.capacity)
+        self.metrics = ServerMetrics(self.job_counts, lambda: self.executor.capacity)
         self.readers = ThreadPoolExecutor(READERS, thread_name_prefix="metagenx-read")
+
+    def make_executor(self) -> Executor:
+        """Local runner processes, or the workers of a Dask cluster; sandboxed unless the server is not."""
+        if self.settings.executor == "dask":
+            from metagenx.executors.dask import DaskExecutor
+
+            if not self.settings.scheduler:
+                raise SettingsError(
+                    "--executor dask needs --scheduler tcp://HOST:8786 (or METAGENX_SCHEDULER)"
+                )
+            return DaskExecutor(
+                self.settings.scheduler,
+                min_capacity=self.settings.workers or 1,
+                sandbox=self.sandbox.policy if self.sandbox.mode is SandboxMode.REQUIRED else None,
+            )
+        return LocalExecutor(workers=self.settings.workers, runner_factory=self.sandbox.runner_factory())
 
     # -- life cycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -102,7 +118,7 @@ class Service:
         self.stop_event.set()
         deadline = time.monotonic() + timeout
         while self.thread is not None and self.thread.is_alive() and time.monotonic() < deadline:
-            for slot in self.executor.slots:
+            for slot in getattr(self.executor, "slots", ()):  # local runners; Dask's die with their tasks
                 runner = slot.runner
                 if runner is not None:
                     runner.kill()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,10 @@ class Settings(BaseSettings):
         bwrap: the bubblewrap program of the sandbox.
         limit_cpu_seconds, limit_memory_gib, limit_wall_seconds, limit_output_mib: limits of
             every fit (CPU s, GiB, wall s, MiB written); users may have their own.
+        executor: ``local`` (runner processes here) or ``dask`` (the workers of a Dask cluster,
+            which must see ``data_dir`` at the same path and, unless ``unsafe_no_sandbox``,
+            have bubblewrap and run as root).
+        scheduler: the Dask scheduler's address, e.g. ``tcp://HOST:8786`` (``executor="dask"``).
     """
 
     model_config = SettingsConfigDict(env_prefix="METAGENX_", extra="ignore")
@@ -50,6 +55,8 @@ class Settings(BaseSettings):
     limit_memory_gib: float = Field(default=4.0, gt=0)
     limit_wall_seconds: float = Field(default=4 * 3600.0, gt=0)
     limit_output_mib: float = Field(default=512.0, gt=0)
+    executor: Literal["local", "dask"] = "local"
+    scheduler: str | None = None
 
     @property
     def max_upload_bytes(self) -> int:

@@ -16,6 +16,8 @@ from metagenx.executors.dask_connect import open_client
 from metagenx.executors.dask_local import LocalDaskCluster
 from metagenx.store import Job, JobFilter, Store, StudyKind, list_jobs, open_store
 from metagenx.study.spec import JobSpec
+from tests.sandbox.conftest import policy  # noqa: F401  (fixture of the sandboxed-worker tests)
+from tests.server.conftest import start_api  # noqa: F401  (fixture of the server-on-Dask tests)
 
 FAST = {"max_generations": 3, "population": 6}
 """Settings of a quick fit: 3 generations of 6 individuals (the outputs are still written)."""
