@@ -158,12 +158,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20, help="runs per side and model")
     parser.add_argument("--genx-cap", type=float, default=600.0, help="cap on each GenX run, s")
     parser.add_argument("--solve-budget", type=float, default=600.0, help="budget of each metagenx solve, s")
-    parser.add_argument("--quick", action="store_true", help="smoke: SuperAdam, 1 seed, 10 s caps")
+    parser.add_argument("--quick", action="store_true", help="smoke: SuperAdam, 1 seed, caps 5 s and 10 s")
     parser.add_argument("--establish", action="store_true", help="long solves to set the reference FOMs")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args()
     if args.quick:
-        args.models, args.seeds, args.genx_cap, args.solve_budget = ["SuperAdam_SiO.hgx"], 1, 10.0, 10.0
+        args.models, args.seeds, args.genx_cap, args.solve_budget = ["SuperAdam_SiO.hgx"], 1, 5.0, 10.0
 
     from metagenx.engine.runtime import examples_dir
 

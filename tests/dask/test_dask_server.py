@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from metagenx.engine.model import GenxModel
+from metagenx.errors import MetagenxError
 from metagenx.executors.dask import DaskExecutor
 from metagenx.sandbox import SandboxPolicy
 from tests.sandbox.conftest import with_script_prefix
@@ -30,10 +34,7 @@ def test_a_server_on_dask_runs_fits_and_solves_sandboxed_on_the_workers(
     assert 1 <= len(solved["result"]["extra"]["solve"]["starts"]) <= 2
 
 
-def test_the_uid_probe_fails_outside_the_sandbox(
-    start_api: StartApi, scheduler: str, xray: Path, tmp_path: Path, policy: SandboxPolicy
-) -> None:
-    api = start_api(executor="dask", scheduler=scheduler, workers=2, unsafe_no_sandbox=True)
+def test_the_uid_probe_fails_outside_a_sandbox(tmp_path: Path, xray: Path, policy: SandboxPolicy) -> None:
     probe = with_script_prefix(xray, UID_PROBE, tmp_path / "uid-probe.hgx")
-    job = api.wait(api.submit(probe).json()["id"])
-    assert job["state"] == "failed" and "outside a sandbox" in job["error"]
+    with pytest.raises(MetagenxError, match="outside a sandbox"):
+        GenxModel.load(probe).simulate()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from metagenx.solve import read_settings_file
@@ -11,7 +10,7 @@ from tests.server.conftest import Api
 
 SOLVE = {
     "seed": 3,
-    "max_generations": 15,
+    "max_generations": 8,
     "solve": {"budget": 60, "max_starts": 3, "target_reliability": 0.5, "share": 0.5},
 }
 """A solve of a few short starts: it ends when two starts agree or after three."""
@@ -34,7 +33,7 @@ def test_a_solve_job_races_starts_and_keeps_its_account(api: Api, xray: Path, tm
     assert 1 <= len(account["starts"]) <= 3
     assert account["agreeing"] >= 1 and 0 < account["confidence"] <= 1
     best_start = min(s["fom"] for s in account["starts"] if s["fom"] is not None)
-    assert math.isclose(job["fom"], best_start, rel_tol=0.01)
+    assert job["fom"] <= best_start * (1 + 1e-9), "the finishing polish never makes the best start worse"
     assert job["progress"]["elapsed"] == account["wall_time"]
     kinds = {a["kind"] for a in job["artifacts"]}
     assert {"model", "result_json", "solve_json"} <= kinds
@@ -57,7 +56,7 @@ def test_bad_solve_settings_are_refused_naming_the_key(api: Api, xray: Path) -> 
 
 
 def test_a_tune_runs_trials_and_offers_its_best_settings(api: Api, xray: Path, tmp_path: Path) -> None:
-    settings = {"trials": 1, "seeds": 1, "run_budget": 10, "fixed": {"max_generations": 10}}
+    settings = {"trials": 1, "seeds": 1, "run_budget": 5, "fixed": {"max_generations": 6}}
     files = [("models", (xray.name, xray.read_bytes()))]
     created = api.post("/api/v1/tunes", files=files, data={"settings": json.dumps(settings)})
     assert created.status_code == 201, created.text
@@ -66,7 +65,7 @@ def test_a_tune_runs_trials_and_offers_its_best_settings(api: Api, xray: Path, t
     tune = job["result"]["tune"]
     assert tune["study_name"].startswith("alice:")
     assert [row["state"] for row in tune["table"]] == ["COMPLETE"]
-    assert tune["best_fit"]["max_generations"] == 10
+    assert tune["best_fit"]["max_generations"] == 6
     study = api.get(f"/api/v1/studies/{job['study_id']}").json()
     assert study["kind"] == "tune"
     best = tmp_path / "best.toml"

@@ -23,7 +23,7 @@ def test_time_to_solution_quick_prints_ert_per_side_and_the_ratio() -> None:
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("time to solution on") and "GenX capped at 10 s" in lines[0]
+    assert lines[0].startswith("time to solution on") and "GenX capped at 5 s" in lines[0]
     assert any(line.strip().startswith("GenX") and "ERT" in line for line in lines)
     assert any(line.strip().startswith("metagenx") and "ERT to answer" in line for line in lines)
     assert any("ERT ratio GenX/metagenx" in line for line in lines)

@@ -29,7 +29,7 @@ def test_tune_writes_settings_that_fit_uses_and_resumes_the_same_study(
     superadam: Path, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    tiny = ["--seeds", "1", "--run-budget", "4", "--max-generations", "6", "--data-dir", str(data)]
+    tiny = ["--seeds", "1", "--run-budget", "2", "--max-generations", "6", "--data-dir", str(data)]
     run(
         "tune",
         str(superadam),

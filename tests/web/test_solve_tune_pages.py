@@ -12,7 +12,7 @@ from tests.server.test_e2e import Server
 from tests.web.conftest import Watched
 from tests.web.test_dashboard import PAGE_STATE, api
 
-TUNE = {"trials": 1, "seeds": 1, "run_budget": 10, "fixed": {"max_generations": 10}}
+TUNE = {"trials": 1, "seeds": 1, "run_budget": 5, "fixed": {"max_generations": 6}}
 SUCCEEDED = f"() => document.querySelector('{PAGE_STATE}')?.textContent === 'succeeded'"
 
 
@@ -43,10 +43,10 @@ def test_a_solve_from_the_upload_form_and_a_tune_show_their_accounts(
     page.click("nav a[href='#/upload']")
     page.set_input_files("[data-testid=model-file]", xray)
     page.fill("[data-testid=seed]", "2")
-    page.fill("[data-testid=max-generations]", "15")
+    page.fill("[data-testid=max-generations]", "8")
     page.select_option("[data-testid=mode]", "solve")
     page.fill("[data-testid=solve-budget]", "60")
-    racing = {"solve": {"max_starts": 3, "target_reliability": 0.5, "share": 0.5}}
+    racing = {"solve": {"max_starts": 2, "target_reliability": 0.5, "share": 0.5}}
     page.fill("[data-testid=settings-json]", json.dumps(racing))
     page.click("[data-testid=submit]")
     page.wait_for_url("**/#/jobs/*")
