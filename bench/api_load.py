@@ -9,6 +9,9 @@ and p50/p95/p99 latency per phase, the server process's CPU time per request (wh
 server costs, whatever else the machine runs), and the ratio to a baseline measured in
 the same run: ``/healthz`` (no token, one trivial query) under the same 50 clients.
 The server runs with ``METAGENX_LOG_LEVEL=warning`` (no access log line per request).
+Finished jobs and list pages of finished jobs are served from the server's memory after
+their first read (see :mod:`metagenx.server.finished_jobs`), so these figures are the steady
+state of a store of finished jobs; reads of running jobs go to the database each time.
 
     python bench/api_load.py                    # 20 s per phase, 50 clients, 200 jobs
     python bench/api_load.py --duration 5       # quicker look

@@ -104,6 +104,7 @@ def delete_job(session: Session, service: Service, job: Job) -> None:
         raise JobStateError(f"job {job.id} is {job.state.value}; cancel it before deleting it")
     study = session.get(Study, job.study_id) if job.study_id is not None else None
     folder = job_directory(Path(study.directory), job) if study is not None and study.directory else None
+    service.finished_jobs.forget(job.id)
     session.delete(job)
     session.flush()
     service.progress.pop(job.id, None)

@@ -23,6 +23,7 @@ from metagenx.errors import SettingsError
 from metagenx.executors import Executor, ExecutorEvent, LocalExecutor
 from metagenx.sandbox import SandboxMode
 from metagenx.server.broadcast import Broadcaster, LiveEvent
+from metagenx.server.finished_jobs import FinishedJobs
 from metagenx.server.identity import TokenCache
 from metagenx.server.metrics import ServerMetrics
 from metagenx.server.sandboxing import ServerSandbox
@@ -56,6 +57,7 @@ class Service:
         self.broadcaster = Broadcaster()
         self.tokens = TokenCache()
         self.progress: dict[int, dict[str, Any]] = {}
+        self.finished_jobs = FinishedJobs()
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.failure: str | None = None
@@ -156,6 +158,7 @@ class Service:
     # -- live events ---------------------------------------------------------------------------
     def publish_state(self, job: Job) -> None:
         """Tell live streams about ``job``'s state as stored."""
+        self.finished_jobs.forget(job.id)
         self.broadcaster.publish(state_event(job))
 
     def on_event(self, event: ExecutorEvent) -> None:
@@ -164,6 +167,8 @@ class Service:
             return
         job_id = int(event["job_id"])
         kind = event.get("type")
+        if kind != "progress":
+            self.finished_jobs.forget(job_id)
         if kind == "progress":
             progress = {
                 k: event.get(k) for k in ("generation", "best_fom", "evaluations", "elapsed", "solve")

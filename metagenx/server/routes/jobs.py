@@ -62,6 +62,10 @@ async def list_jobs_route(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
     """Jobs you may see, oldest first, with filters and pagination."""
+    query = (user, project, study, tuple(state or ()), owner, offset, limit)
+    kept, version = service.finished_jobs.page(query)
+    if kept is not None:
+        return Response(kept, media_type="application/json")
 
     def work(session: Session) -> Response:
         filters = ops.job_filter(session, user, project=project, study=study, states=state, owner=owner)
@@ -70,7 +74,10 @@ async def list_jobs_route(
         page = ops.job_page(session, filters, offset, limit)
         items = [job_summary(job, project, service.progress.get(job.id)) for job, project in page]
         total = count_jobs(session, filters)
-        return json_response(JobList(items=items, total=total, offset=offset, limit=limit))
+        response = json_response(JobList(items=items, total=total, offset=offset, limit=limit))
+        if all(job.state.finished for job, _ in page):
+            service.finished_jobs.put_page(query, version, bytes(response.body))
+        return response
 
     return await service.read(work)
 
@@ -78,10 +85,19 @@ async def list_jobs_route(
 @router.get("/{job_id}", response_model=JobPublic)
 async def get_job(service: ServiceDep, user: CurrentUser, job_id: int) -> Response:
     """One job: state, progress, result, files."""
+    cached = service.finished_jobs.get(job_id)
+    if cached is not None and user.may_see(cached.owner):
+        return Response(cached.body, media_type="application/json")
+    ticket = service.finished_jobs.ticket(job_id)
 
     def work(session: Session) -> Response:
         job, project, study = job_with_names(session, user, job_id)
-        return json_response(job_public(session, job, service.progress.get(job.id), names=(project, study)))
+        response = json_response(
+            job_public(session, job, service.progress.get(job.id), names=(project, study))
+        )
+        if job.state.finished:
+            service.finished_jobs.put(job.id, ticket, job.owner, bytes(response.body))
+        return response
 
     return await service.read(work)
 
