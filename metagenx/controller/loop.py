@@ -39,6 +39,8 @@ from metagenx.store import (
 
 log = logging.getLogger(__name__)
 
+WAKE = "wake"
+"""An event that only ends the controller's wait for events (see :meth:`Controller.wake`)."""
 PROGRESS_WRITE_INTERVAL = 1.0
 """Seconds between progress rows written per job (every event still reaches listeners)."""
 
@@ -89,6 +91,10 @@ class Controller:
         """Re-queue jobs left running by a controller that died; return how many."""
         with self.store.session() as session:
             return len(requeue_running(session))
+
+    def wake(self) -> None:
+        """Look for queued jobs now rather than within the next moment (thread-safe): a job was queued."""
+        self.events.put({"type": WAKE})
 
     def request_cancel(self, job_id: int) -> None:
         """Cancel a job (thread-safe): queued, it never runs; running, its runner is killed."""
@@ -219,7 +225,7 @@ class Controller:
                 batch.append(self.events.get_nowait())
             except queue.Empty:
                 break
-        batch = [item for item in batch if not self.route(item)]
+        batch = [item for item in batch if item.get("type") != WAKE and not self.route(item)]
         if not batch:
             return
         with self.store.session() as session:

@@ -83,11 +83,13 @@ def run_task(task: FitTask, channel: Channel, stop: threading.Event) -> None:
             "outputs": done - fitted,
             "task": done - started,
         }
+        payload = result.to_dict()
+        payload["extra"] = {**payload.get("extra", {}), "timings": timings}
         channel.send(
             {
                 "type": "result",
                 "job_id": task.job_id,
-                "result": result.to_dict(),
+                "result": payload,
                 "artifacts": artifacts,
                 "timings": timings,
             }
@@ -142,6 +144,9 @@ def main() -> None:
     stop = threading.Event()
     reader = threading.Thread(target=read_commands, args=(sys.stdin.buffer, tasks, stop), daemon=True)
     reader.start()
+    from metagenx.outputs.plots import warm_up
+
+    warm_up()  # while the first task is on its way (it waits at most this long, and gains it back)
     while (task := tasks.get()) is not None:
         run_task(task, channel, stop)
 

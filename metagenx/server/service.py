@@ -159,6 +159,8 @@ class Service:
     def publish_state(self, job: Job) -> None:
         """Tell live streams about ``job``'s state as stored."""
         self.finished_jobs.forget(job.id)
+        if job.state == JobState.QUEUED:
+            self.controller.wake()
         self.broadcaster.publish(state_event(job))
 
     def on_event(self, event: ExecutorEvent) -> None:

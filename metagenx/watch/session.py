@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 RESULTS_INTERVAL = 1.0
 """Seconds between rewrites of the series table and plots while fits finish."""
+ARRIVAL_TICK = 0.05
+"""Seconds between looks at files waiting to settle: a complete file is queued this soon after it settled."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,7 +164,12 @@ class WatchSession:
 
     # -- the loop ----------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        """Watch and fit until ``stop`` is set; running fits are then re-queued for the next start."""
+        """Watch and fit until ``stop`` is set; running fits are then re-queued for the next start.
+
+        Three threads: this one finds complete files and queues them (waking the controller),
+        the controller's runs the fits, and a third rewrites the series table and plots, so
+        that neither noticing a file nor starting its fit waits for a plot.
+        """
         self.study_id = self.open_study()
         controller = Controller(self.store, self.executor)
         controller.listeners.append(self.on_event)
@@ -172,17 +179,33 @@ class WatchSession:
             target=controller.run, args=(self.study_id, stop), kwargs={"until_idle": False}, daemon=True
         )
         fitting.start()
+        writing = threading.Thread(target=self.keep_results_written, args=(stop,), daemon=True)
+        writing.start()
         try:
-            for ready in arrivals(self.config.folder, self.config.pattern, stop, settle=self.config.settle):
-                for path in ready:
-                    self.submit_file(path)
-                self.write_results_if_due()
+            for ready in arrivals(
+                self.config.folder, self.config.pattern, stop, settle=self.config.settle, tick=ARRIVAL_TICK
+            ):
+                if any([self.submit_file(path) for path in ready]):
+                    controller.wake()
         finally:
             stop.set()
             fitting.join()
+            writing.join()
             self.write_results()
             if self.own_store:
                 self.store.close()
+
+    def keep_results_written(self, stop: threading.Event) -> None:
+        """Rewrite the results when fits have finished, at most every :data:`RESULTS_INTERVAL` s."""
+        while not stop.is_set():
+            if not self.results_due.wait(0.5):
+                continue
+            pause = RESULTS_INTERVAL - (time.monotonic() - self.last_results_write)
+            if pause > 0 and stop.wait(pause):
+                return
+            self.results_due.clear()
+            self.last_results_write = time.monotonic()
+            self.write_results()
 
     def on_event(self, event: ExecutorEvent) -> None:
         """Controller listener (its thread, after the event is recorded)."""
@@ -192,12 +215,6 @@ class WatchSession:
             with self.store.session() as session:
                 for job in relink_after_failure(session, int(event["job_id"])):
                     log.info("%s starts from an earlier file instead", job.overrides.get("label"))
-
-    def write_results_if_due(self) -> None:
-        if self.results_due.is_set() and time.monotonic() - self.last_results_write >= RESULTS_INTERVAL:
-            self.results_due.clear()
-            self.last_results_write = time.monotonic()
-            self.write_results()
 
     def write_results(self) -> None:
         """Rewrite the series table (CSV/JSON) and plots from the store; never stops the watch."""
