@@ -176,9 +176,10 @@ class Controller:
                 task = task_for(session, job, directory)
                 group = f"{job.owner}/{job.study_id}"
                 tune = study is not None and study.kind == StudyKind.TUNE
+                settings = dict(job.settings)
             coordinator = coordinator_for(
                 task,
-                dict(job.settings),
+                settings,
                 tune=tune,
                 group=group,
                 executor=self.executor,
