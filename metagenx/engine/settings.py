@@ -8,6 +8,7 @@ with, recorded in every result so that a fit can be repeated exactly.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,13 +96,19 @@ class FitSettings:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> FitSettings:
         """Build from a mapping, naming any unknown key in the error."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise SettingsError(
-                f"unknown fit setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
+        check_keys(cls, values, "fit")
         return cls(**values)
+
+
+def check_keys(settings: Any, values: Mapping[str, Any], what: str) -> None:
+    """Raise :class:`SettingsError` naming every key of ``values`` that is no field of the
+    settings dataclass ``settings`` (``what``: "fit", "solve"... for the message)."""
+    known = {f.name for f in dataclasses.fields(settings)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SettingsError(
+            f"unknown {what} setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
 
 
 @dataclass(frozen=True)

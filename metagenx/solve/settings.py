@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from metagenx.engine.settings import FitSettings
+from metagenx.engine.settings import FitSettings, check_keys
 from metagenx.errors import SettingsError
 
 START_DEFAULTS: dict[str, Any] = {"population": 20, "tolerance": 1e-2, "window": 10, "polish": True}
@@ -83,12 +83,7 @@ class SolveSettings:
     def from_dict(cls, values: dict[str, Any]) -> SolveSettings:
         """Build from a mapping (``fit`` a FitSettings mapping), naming any unknown key."""
         data = dict(values)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SettingsError(
-                f"unknown solve setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
+        check_keys(cls, data, "solve")
         if "fit" in data and not isinstance(data["fit"], FitSettings):
             data["fit"] = start_settings(dict(data["fit"]))
         return cls(**data)

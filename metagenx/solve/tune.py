@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from metagenx.engine.settings import STRATEGIES
+from metagenx.engine.settings import STRATEGIES, check_keys
 from metagenx.errors import SettingsError
 from metagenx.solve.dispatch import Dispatch
 from metagenx.solve.racing import AGREE
@@ -71,12 +71,7 @@ class TuneSettings:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TuneSettings:
         """Build from a mapping (e.g. an API request), naming any unknown key."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise SettingsError(
-                f"unknown tune setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
+        check_keys(cls, values, "tune")
         return cls(**values)
 
 
