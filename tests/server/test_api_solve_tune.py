@@ -76,6 +76,8 @@ def test_a_tune_runs_trials_and_offers_its_best_settings(api: Api, xray: Path, t
     assert again.status_code == 200 and again.json()["id"] == job["id"]
     bob = api.get(f"/api/v1/jobs/{job['id']}", "bob")
     assert bob.status_code == 404
+    rerun = api.post(f"/api/v1/jobs/{job['id']}/reprocess", json={"settings": {"trials": 2}})
+    assert rerun.status_code == 422 and "study_name" in rerun.json()["detail"]
 
 
 def test_bad_tune_settings_are_refused(api: Api, xray: Path, tmp_path: Path) -> None:

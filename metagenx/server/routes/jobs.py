@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
+from metagenx.errors import SettingsError
 from metagenx.runner.protocol import ParameterOverride
 from metagenx.server import jobs as ops
 from metagenx.server.access import job_for, job_with_names
@@ -17,6 +18,7 @@ from metagenx.server.schemas import ArtifactPublic, JobList, JobPublic, Reproces
 from metagenx.server.submit import merge_overrides, parse_settings, reprocess_inputs, submit_fit
 from metagenx.server.uploads import json_object, save_model
 from metagenx.server.views import artifact_public, job_public, job_summary, json_response
+from metagenx.solve.job_settings import TUNE_KEY
 from metagenx.store import JobState, Project, count_jobs, retry
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -130,6 +132,11 @@ def reprocess_job(
     single fit is queued again.
     """
     job = job_for(session, user, job_id)
+    if TUNE_KEY in job.settings:
+        raise SettingsError(
+            "a tune is not re-run job by job: submit it again (POST /api/v1/tunes) with the same "
+            "study_name and more trials to extend its study"
+        )
     data, overrides = reprocess_inputs(job)
     changes = [ParameterOverride(**change.model_dump()) for change in request.parameters]
     project = request.project or session.get_one(Project, job.project_id).name
