@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	sh scripts/install-system-deps.sh test
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 test: lint typecheck pytest
 

@@ -281,15 +281,3 @@ def png_bytes(figure: Figure) -> bytes:
     finally:
         figure.clear()
     return buffer.getvalue()
-
-
-def warm_up() -> None:
-    """Render a small log-scale figure with text once: loads fonts and the renderer, so that a
-    runner's first fit does not pay for them in its outputs (about 0.3 s)."""
-    figure = Figure(figsize=(2, 2))
-    ax = figure.add_subplot()
-    ax.semilogy([0.01, 0.1], [1.0, 1e-3], "o-", label="warm")
-    ax.set_xlabel("q (1/Å)")
-    ax.legend()
-    figure_title(figure, "warm")
-    png_bytes(figure)

@@ -144,9 +144,6 @@ def main() -> None:
     stop = threading.Event()
     reader = threading.Thread(target=read_commands, args=(sys.stdin.buffer, tasks, stop), daemon=True)
     reader.start()
-    from metagenx.outputs.plots import warm_up
-
-    warm_up()  # while the first task is on its way (it waits at most this long, and gains it back)
     while (task := tasks.get()) is not None:
         run_task(task, channel, stop)
 
