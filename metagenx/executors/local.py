@@ -41,7 +41,7 @@ class LocalExecutor(Executor):
         prewarm: bool = False,
     ) -> None:
         """``prewarm`` starts every slot's runner at :meth:`start`, before any task, so the first
-        fits (e.g. of a watch) do not wait for a process to start and import GenX."""
+        fits (e.g. of a watch) do not wait for a process to start, import GenX and load the plotting."""
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.prewarm = prewarm
         self.runner_factory = runner_factory
@@ -114,6 +114,7 @@ class LocalExecutor(Executor):
             try:
                 slot.runner = self.runner_factory()
                 slot.runner.wait_ready()
+                slot.runner.warm()
             except (RunnerDied, OSError) as exc:
                 log.warning("could not prewarm a runner: %s", exc)
                 slot.runner = None

@@ -115,7 +115,8 @@ def run_task(task: FitTask, channel: Channel, stop: threading.Event) -> None:
 
 
 def read_commands(stream: BinaryIO, tasks: queue.Queue[FitTask | None], stop: threading.Event) -> None:
-    """Reader thread: queue tasks, set ``stop`` on a stop request; end of input means exit."""
+    """Reader thread: queue tasks, set ``stop`` on a stop request, warm the plot renderer on a warm
+    request; end of input means exit."""
     for line in stream:
         if not line.strip():
             continue
@@ -125,6 +126,10 @@ def read_commands(stream: BinaryIO, tasks: queue.Queue[FitTask | None], stop: th
             tasks.put(FitTask.from_message(message))
         elif message["type"] == "stop":
             stop.set()
+        elif message["type"] == "warm":  # sent to an idle runner: no task waits for it
+            from metagenx.outputs.plots import warm_up
+
+            warm_up()
         elif message["type"] == "exit":
             break
     stop.set()

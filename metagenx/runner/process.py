@@ -125,6 +125,10 @@ class RunnerProcess:
         with contextlib.suppress(OSError):
             self.write({"type": "stop"})
 
+    def warm(self) -> None:
+        """Ask an idle runner to load what its first outputs need (plots); tasks sent after wait for it."""
+        self.write({"type": "warm"})
+
     def write(self, message: dict[str, Any]) -> None:
         assert self.process.stdin is not None
         with self.lock:
