@@ -16,8 +16,8 @@ import sys
 from typing import Any
 
 from metagenx.errors import StudyDefinitionError
-from metagenx.runner.process import runner_environment
 from metagenx.runner.protocol import DataAssignment, ParameterOverride
+from metagenx.server.child_call import ask_child
 from metagenx.study.spec import JobSpec
 
 TIMEOUT = 120.0
@@ -37,34 +37,19 @@ def spec_from_dict(values: dict[str, Any]) -> JobSpec:
 
 def expand_in_child(definition: dict[str, Any], base_dir: str) -> list[JobSpec]:
     """The study's jobs, expanded by a child process; :class:`StudyDefinitionError` (422) on any problem."""
-    request = json.dumps({"definition": definition, "base_dir": base_dir})
+    request = {"definition": definition, "base_dir": base_dir}
     try:
-        finished = subprocess.run(
-            [sys.executable, "-m", "metagenx.server.expand_child"],
-            input=request.encode(),
-            capture_output=True,
-            timeout=TIMEOUT,
-            env=runner_environment(),
-            check=False,
-        )
+        reply = ask_child("metagenx.server.expand_child", request, TIMEOUT)
     except subprocess.TimeoutExpired:
         raise StudyDefinitionError(
             f"checking the study against its template took longer than {TIMEOUT:g} s"
         ) from None
-    try:
-        answer = json.loads(finished.stdout.decode() or "{}")
-    except json.JSONDecodeError:
-        answer = {}
+    answer = reply.answer
     if "specs" in answer:
         return [spec_from_dict(item) for item in answer["specs"]]
     error = answer.get("error") or {}
-    message = error.get("message") or last_line(finished.stderr.decode(errors="replace"))
+    message = error.get("message") or reply.last_error_line or "the expansion process ended without an answer"
     raise StudyDefinitionError(f"the study cannot be expanded: {message}")
-
-
-def last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "the expansion process ended without an answer"
 
 
 def main() -> None:

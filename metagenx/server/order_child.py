@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from metagenx.errors import DataFileError
-from metagenx.runner.process import runner_environment
+from metagenx.server.child_call import ask_child
 
 TIMEOUT = 20.0
 """Seconds reading one file's order value may take."""
@@ -25,26 +25,15 @@ def order_value_in_child(path: str, order: str, options: Mapping[str, Any]) -> f
     """The file's order value (None for ``name``); :class:`DataFileError` with the reason otherwise."""
     if order == "name":
         return None
-    request = json.dumps({"path": path, "order": order, "options": dict(options)})
+    request = {"path": path, "order": order, "options": dict(options)}
     try:
-        finished = subprocess.run(
-            [sys.executable, "-m", "metagenx.server.order_child"],
-            input=request.encode(),
-            capture_output=True,
-            timeout=TIMEOUT,
-            env=runner_environment(),
-            check=False,
-        )
+        reply = ask_child("metagenx.server.order_child", request, TIMEOUT)
     except subprocess.TimeoutExpired:
         raise DataFileError(f"reading the {order} value took longer than {TIMEOUT:g} s") from None
-    try:
-        answer = json.loads(finished.stdout.decode() or "{}")
-    except json.JSONDecodeError:
-        answer = {}
+    answer = reply.answer
     if "value" in answer:
         return None if answer["value"] is None else float(answer["value"])
-    lines = [line for line in finished.stderr.decode(errors="replace").splitlines() if line.strip()]
-    raise DataFileError(answer.get("error") or (lines[-1] if lines else "the reading process gave no answer"))
+    raise DataFileError(answer.get("error") or reply.last_error_line or "the reading process gave no answer")
 
 
 def main() -> None:
