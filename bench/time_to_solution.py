@@ -6,7 +6,7 @@ For each model and seed:
   generation budget), one start, in a fresh process, timed per generation, capped at
   ``--genx-cap`` s. GenX runs single-process (its default), so it uses one of the cores;
   ``--genx-parallel 2`` runs two GenX runs side by side, each on a core of its own (each
-  process is single-threaded: its CPU time equals its wall time), which halves the
+  process is single-threaded: its CPU time is its wall time, within 2 %), which halves the
   benchmark's duration on 2 cores.
 * metagenx: ``solve`` with its default settings (racing starts on every core, polish,
   stop at the target reliability), budget ``--solve-budget`` s, alone on the machine. Its
@@ -23,12 +23,12 @@ Target: within 1 % of the best-known FOM of the model (``bench/reference_foms.js
 established by long runs: ``--establish``). Per side and model it prints the success rate,
 the median time-to-target of the successful runs, and the expected running time
 ERT = (time of all runs: up to the target for successful ones, the whole run for the
-others) / (number of successful runs); for metagenx also the ERT counting every solve's
-whole wall time (the time until it returns its answer). Then the ERT ratio GenX/metagenx
-per model and its geometric mean.
+others) / (number of successful runs); with ``--run-out``, for metagenx also the ERT
+counting every solve's whole wall time (the time until it returns its answer). Then the
+ERT ratio GenX/metagenx per model and its geometric mean.
 
     python bench/time_to_solution.py                       # 20 seeds, GenX cap 600 s (hours)
-    python bench/time_to_solution.py --genx-parallel 2 --record bench/tts-runs.jsonl
+    python bench/time_to_solution.py --genx-parallel 2 --record runs.jsonl   # as run for the README
     python bench/time_to_solution.py --seeds 5 --genx-cap 120
     python bench/time_to_solution.py --quick               # smoke: SuperAdam, 1 seed, small caps
     python bench/time_to_solution.py --establish --models D17_TOF_SiO.hgx   # long runs → reference
