@@ -79,7 +79,7 @@ def latencies(events: list[tuple[float, dict[str, Any]]]) -> dict[str, list[floa
         elif kind == "started":
             started[job] = (moment, event["pid"])
         elif kind == "result":
-            task = float(event["timings"]["task"])
+            task = float(event["result"]["extra"]["timings"]["task"])
             out["task"].append(task)
             when, runner = started[job]
             if runner in seen_runners:  # warm: no process start or GenX import in these numbers

@@ -69,7 +69,7 @@ def parallel(model: str, seeds: list[int], generations: int, workers: int, folde
             pids[event["job_id"]] = event["pid"]
         elif event["type"] == "result":
             ended[event["job_id"]] = now
-            task_times[event["job_id"]] = event["timings"]["task"]
+            task_times[event["job_id"]] = event["result"]["extra"]["timings"]["task"]
 
     controller.listeners.append(listen)
     started = time.perf_counter()

@@ -215,8 +215,8 @@ def genx_side(
 ) -> list[Run]:
     """GenX's runs of ``seeds`` (taken from ``record`` where done), ``parallel`` side by side."""
     keys = {s: run_key(name, "genx", s, cap, target, stop) for s in seeds}
-    missing = [s for s in seeds if record.get(keys[s]) is None]
     done = {s: run for s in seeds if (run := record.get(keys[s])) is not None}
+    missing = [s for s in seeds if s not in done]
     if missing:
         context = multiprocessing.get_context("spawn")
         initializer = single_threaded if parallel > 1 else None

@@ -76,7 +76,8 @@ def run_task(task: FitTask, channel: Channel, stop: threading.Event) -> None:
             files = write_outputs(model, result, Path(task.output))
             artifacts = {name: str(path) for name, path in vars(files).items()}
         done = time.perf_counter()
-        # Seconds spent on: the model and its data, the fit, the output files, the whole task.
+        # Seconds spent on: the model and its data, the fit, the output files, the whole task;
+        # kept in the result's ``extra`` (stored with it).
         timings = {
             "load": loaded - started,
             "fit": fitted - loaded,
@@ -91,7 +92,6 @@ def run_task(task: FitTask, channel: Channel, stop: threading.Event) -> None:
                 "job_id": task.job_id,
                 "result": payload,
                 "artifacts": artifacts,
-                "timings": timings,
             }
         )
     except MetagenxError as exc:
