@@ -73,13 +73,13 @@ def latencies(events: list[tuple[float, dict[str, Any]]]) -> dict[str, list[floa
     out: dict[str, list[float]] = {"dispatch": [], "overhead": [], "task": []}
     seen_runners: set[int] = set()
     for moment, event in events:
-        kind, job = event["type"], event.get("job_id")
+        kind, job = event.type, event.job_id
         if kind == "claimed":
             claimed[job] = moment
         elif kind == "started":
-            started[job] = (moment, event["pid"])
+            started[job] = (moment, event.pid)
         elif kind == "result":
-            task = float(event["result"]["extra"]["timings"]["task"])
+            task = float(event.result.extra["timings"]["task"])
             out["task"].append(task)
             when, runner = started[job]
             if runner in seen_runners:  # warm: no process start or GenX import in these numbers

@@ -82,10 +82,10 @@ def one_side(runner: type[RunnerProcess], model: str, seeds: list[int], generati
         cpu = [0.0]
 
         def listen(event: dict[str, Any]) -> None:  # runner CPU time per fit, from /proc (host pids)
-            if event["type"] == "started":
-                at_start[event["job_id"]] = (int(event["pid"]), cpu_of(int(event["pid"])))
-            elif event["type"] == "result" and event["job_id"] in at_start:
-                pid, before = at_start[event["job_id"]]
+            if event.type == "started":
+                at_start[event.job_id] = (event.pid, cpu_of(event.pid))
+            elif event.type == "result" and event.job_id in at_start:
+                pid, before = at_start[event.job_id]
                 cpu[0] += cpu_of(pid) - before
 
         controller.listeners.append(listen)

@@ -63,13 +63,13 @@ def parallel(model: str, seeds: list[int], generations: int, workers: int, folde
 
     def listen(event: dict[str, Any]) -> None:
         now = time.perf_counter()
-        if event["type"] == "claimed":
-            claimed[event["job_id"]] = now
-        elif event["type"] == "started":
-            pids[event["job_id"]] = event["pid"]
-        elif event["type"] == "result":
-            ended[event["job_id"]] = now
-            task_times[event["job_id"]] = event["result"]["extra"]["timings"]["task"]
+        if event.type == "claimed":
+            claimed[event.job_id] = now
+        elif event.type == "started":
+            pids[event.job_id] = event.pid
+        elif event.type == "result":
+            ended[event.job_id] = now
+            task_times[event.job_id] = event.result.extra["timings"]["task"]
 
     controller.listeners.append(listen)
     started = time.perf_counter()

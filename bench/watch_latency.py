@@ -38,6 +38,7 @@ import numpy as np
 from metagenx.engine.model import GenxModel
 from metagenx.engine.runtime import examples_dir
 from metagenx.engine.settings import FitSettings
+from metagenx.events import Event
 from metagenx.store import JobFilter, JobState, list_jobs
 from metagenx.watch.session import WatchConfig, WatchSession
 
@@ -113,10 +114,10 @@ def fit_seconds(result: dict[str, Any]) -> float:
     return float(timings.get("fit", result["wall_time"]))
 
 
-def on_event(event: dict[str, Any], recorded: dict[int, float]) -> None:
+def on_event(event: Event, recorded: dict[int, float]) -> None:
     """Listener on the controller thread: called after the result is recorded in the store."""
-    if event.get("type") in ("result", "error"):
-        recorded[int(event["job_id"])] = time.perf_counter()
+    if event.type in ("result", "error"):
+        recorded[event.job_id] = time.perf_counter()
 
 
 def measure_server(template: Path, payloads: list[bytes], generations: int) -> Measurement:

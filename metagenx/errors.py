@@ -75,3 +75,11 @@ class StudyDefinitionError(MetagenxError):
 
     def __reduce__(self) -> tuple[type[StudyDefinitionError], tuple[str, str | None, int | None]]:
         return (type(self), (self.message, self.key, self.line))
+
+
+class RunnerProtocolError(MetagenxError):
+    """A runner sent something that is not a valid message for the task it runs: its fit is stopped.
+
+    Raised at the boundary (:mod:`metagenx.runner.protocol`); the job fails with the message and
+    the event is kept as a security event (a model's script may have written it).
+    """

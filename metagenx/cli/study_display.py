@@ -7,10 +7,22 @@ from dataclasses import dataclass, field
 
 from rich.console import Console, Group
 from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as ProgressBar
 from rich.table import Table
 
-from metagenx.executors.base import ExecutorEvent
+from metagenx.events import (
+    Cancelled,
+    Crashed,
+    Event,
+    Failed,
+    Finished,
+    Progress,
+    Started,
+    Violation,
+    is_terminal,
+)
 from metagenx.store import JobFilter, JobState, Store, counts_by_state, list_jobs
 
 
@@ -36,7 +48,7 @@ class StudyDisplay:
     last_draw: float = 0.0
 
     def __post_init__(self) -> None:
-        self.bar = Progress(
+        self.bar = ProgressBar(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
         )
         self.task = self.bar.add_task("fits", total=None)
@@ -63,28 +75,32 @@ class StudyDisplay:
         self.best = min(foms) if foms else None
         self.draw(force=True)
 
-    def __call__(self, event: ExecutorEvent) -> None:
-        kind = event.get("type")
-        job_id = int(event.get("job_id", -1))
-        label = self.labels.get(job_id, f"job {job_id}")
-        if kind == "started":
-            self.running[job_id] = RunningFit(label)
-        elif kind == "progress":
-            fit = self.running.setdefault(job_id, RunningFit(label))
-            fit.generation, fit.best_fom = int(event["generation"]), float(event["best_fom"])
-        elif kind == "result":
-            self.running.pop(job_id, None)
-            self.done += 1
-            fom = float(event["result"]["fom"])
-            self.best = fom if self.best is None else min(self.best, fom)
-        elif kind in ("error", "cancelled"):
-            self.running.pop(job_id, None)
-            self.failed += 1
-            self.console.print(f"[red]{label} failed:[/] {event.get('message', kind)}", highlight=False)
-        elif kind in ("crashed", "dropped"):
-            self.running.pop(job_id, None)
-            if kind == "crashed":
-                self.console.print(f"[yellow]{label}: {event.get('reason')}[/]", highlight=False)
+    def __call__(self, event: Event) -> None:
+        job_id = event.job_id
+        label = escape(self.labels.get(job_id, f"job {job_id}"))
+        match event:
+            case Started():
+                self.running[job_id] = RunningFit(label)
+            case Progress(generation=generation, best_fom=best_fom):
+                fit = self.running.setdefault(job_id, RunningFit(label))
+                fit.generation, fit.best_fom = generation, best_fom
+            case Finished(result=result):
+                self.running.pop(job_id, None)
+                self.done += 1
+                self.best = result.fom if self.best is None else min(self.best, result.fom)
+            case Failed(message=message) | Violation(reason=message):
+                self.running.pop(job_id, None)
+                self.failed += 1
+                self.console.print(f"[red]{label} failed:[/] {escape(message)}", highlight=False)
+            case Cancelled():
+                self.running.pop(job_id, None)
+                self.failed += 1
+                self.console.print(f"[red]{label} failed:[/] cancelled", highlight=False)
+            case Crashed(reason=reason):
+                self.running.pop(job_id, None)
+                self.console.print(f"[yellow]{label}: {escape(reason)}[/]", highlight=False)
+            case _ if is_terminal(event):
+                self.running.pop(job_id, None)
         self.draw()
 
     def draw(self, force: bool = False) -> None:

@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from metagenx.errors import MetagenxError
-from metagenx.executors.base import Executor, ExecutorEvent
-from metagenx.runner.protocol import FitTask
+from metagenx.events import ExecutorEvent, Failed, Finished, Log, Progress, SolveStatus, TuneFinished
+from metagenx.executors.base import Executor
 from metagenx.solve.dispatch import Dispatch
 from metagenx.solve.job_settings import is_solve, solve_settings_of
 from metagenx.solve.starts import Model, SolveAbandoned, SolveProgress
+from metagenx.tasks import FitTask
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class Coordinator(threading.Thread):
         self.dispatch.kill_all()
 
     def run(self) -> None:
+        event: Finished | TuneFinished | Failed
         try:
             event = self.work()
         except SolveAbandoned:
@@ -113,12 +115,12 @@ class Coordinator(threading.Thread):
         if not self.abandoned.is_set():
             self.emit(event)
 
-    def work(self) -> ExecutorEvent:
-        """Do the job; return its ``result`` event (or raise)."""
+    def work(self) -> Finished | TuneFinished:
+        """Do the job; return the event that ends it (or raise)."""
         raise NotImplementedError
 
-    def error(self, message: str, kind: str) -> ExecutorEvent:
-        return {"type": "error", "job_id": self.job_id, "message": message, "kind": kind}
+    def error(self, message: str, kind: str) -> Failed:
+        return Failed(self.job_id, kind, message)
 
 
 class SolveCoordinator(Coordinator):
@@ -136,7 +138,7 @@ class SolveCoordinator(Coordinator):
         self.last_report = 0.0
         self.best_reported = float("inf")
 
-    def work(self) -> ExecutorEvent:
+    def work(self) -> Finished:
         from metagenx.solve.solve import solve
 
         settings = solve_settings_of(self.settings, max_budget=self.max_budget)
@@ -155,13 +157,7 @@ class SolveCoordinator(Coordinator):
         account = result.summary()
         account.pop("best")
         best = dataclasses.replace(result.best, extra={**result.best.extra, "solve": account})
-        return {
-            "type": "result",
-            "job_id": self.job_id,
-            "result": best.to_dict(),
-            "artifacts": dict(result.outputs),
-            "stop_reason": f"solve: {result.stop_reason}",
-        }
+        return Finished(self.job_id, best, stop_reason=f"solve: {result.stop_reason}")
 
     def progress(self, p: SolveProgress) -> None:
         now = time.monotonic()
@@ -171,22 +167,8 @@ class SolveCoordinator(Coordinator):
             return
         self.last_report, self.best_reported = now, min(self.best_reported, p.best_fom)
         self.reports += 1
-        self.emit(
-            {
-                "type": "progress",
-                "job_id": self.job_id,
-                "generation": self.reports,
-                "best_fom": p.best_fom,
-                "evaluations": p.evaluations,
-                "elapsed": p.elapsed,
-                "solve": {
-                    "running": p.running,
-                    "ended": p.ended,
-                    "agreeing": p.agreeing,
-                    "confidence": p.confidence,
-                },
-            }
-        )
+        status = SolveStatus(p.running, p.ended, p.agreeing, p.confidence)
+        self.emit(Progress(self.job_id, self.reports, p.best_fom, p.evaluations, p.elapsed, status))
 
 
 class TuneCoordinator(Coordinator):
@@ -200,7 +182,7 @@ class TuneCoordinator(Coordinator):
         super().__init__(*args, **kwargs)
         self.storage = storage
 
-    def work(self) -> ExecutorEvent:
+    def work(self) -> TuneFinished:
         from metagenx.solve.tune import TuneSettings, tune
 
         settings = TuneSettings.from_dict(dict(self.settings.get("tune") or {}))
@@ -217,17 +199,14 @@ class TuneCoordinator(Coordinator):
             abandon=self.abandoned,
             group=self.group,
         )
-        return {
-            "type": "tune",
-            "job_id": self.job_id,
-            "result": {"tune": result.to_dict()},
-            "fom": None,
-            "stop_reason": f"{result.trials} trial(s) in study {result.study_name}",
-            "artifacts": dict(result.outputs),
-        }
+        return TuneFinished(
+            self.job_id,
+            {"tune": result.to_dict()},
+            f"{result.trials} trial(s) in study {result.study_name}",
+        )
 
     def on_run(self, line: str) -> None:
-        self.emit({"type": "log", "job_id": self.job_id, "message": line})
+        self.emit(Log(self.job_id, line))
 
 
 def coordinator_for(

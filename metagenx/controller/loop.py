@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import os
 import queue
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from metagenx.controller.coordinated import Coordinator, coordinator_for, owning_job_id
 from metagenx.controller.tasks import task_for
-from metagenx.engine.result import FitResult
-from metagenx.executors.base import Executor, ExecutorEvent
+from metagenx.events import (
+    Cancelled,
+    Claimed,
+    Crashed,
+    Dropped,
+    Event,
+    ExecutorEvent,
+    Failed,
+    Finished,
+    Log,
+    Progress,
+    Started,
+    TuneFinished,
+    Violation,
+    is_terminal,
+)
+from metagenx.executors.base import Executor
+from metagenx.outputs.collect import TUNE_OUTPUTS, collect, fit_outputs
 from metagenx.store import (
     EventKind,
     Job,
@@ -39,8 +59,12 @@ from metagenx.store import (
 
 log = logging.getLogger(__name__)
 
-WAKE = "wake"
-"""An event that only ends the controller's wait for events (see :meth:`Controller.wake`)."""
+
+class Wake:
+    """Not an event: it only ends the controller's wait for events (see :meth:`Controller.wake`)."""
+
+
+WAKE = Wake()
 PROGRESS_WRITE_INTERVAL = 1.0
 """Seconds between progress rows written per job (every event still reaches listeners)."""
 
@@ -53,7 +77,7 @@ class RunSummary:
     interrupted: bool = False
 
 
-Listener = Callable[[ExecutorEvent], None]
+Listener = Callable[[Event], None]
 
 
 class Controller:
@@ -65,7 +89,9 @@ class Controller:
 
     Solve and tune jobs run on coordinator threads (:mod:`metagenx.controller.coordinated`)
     whose fit tasks share the executor; their events are routed to them, not recorded.
-    ``max_solve_budget`` caps a solve job's budget, s.
+    ``max_solve_budget`` caps a solve job's budget, s. A job's files are found in its own
+    folder under fixed names (:mod:`metagenx.outputs.collect`), each at most ``output_limit``
+    bytes (None: no limit); no event names them.
     """
 
     def __init__(
@@ -75,17 +101,21 @@ class Controller:
         *,
         worker: str | None = None,
         max_solve_budget: float | None = None,
+        output_limit: int | None = None,
     ) -> None:
         self.store = store
         self.executor = executor
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
-        self.events: queue.Queue[ExecutorEvent] = queue.Queue()
+        self.events: queue.Queue[ExecutorEvent | Wake] = queue.Queue()
         self.listeners: list[Listener] = []
         self.last_progress_write: dict[int, float] = {}
         self.started = False
         self.cancellations: queue.Queue[int] = queue.Queue()
         self.coordinators: dict[int, Coordinator] = {}
         self.max_solve_budget = max_solve_budget
+        self.output_limit = output_limit
+        self.outputs: dict[int, Path] = {}
+        """The fitted model file each running job writes (its other files go beside it)."""
 
     def recover(self) -> int:
         """Re-queue jobs left running by a controller that died; return how many."""
@@ -94,7 +124,7 @@ class Controller:
 
     def wake(self) -> None:
         """Look for queued jobs now rather than within the next moment (thread-safe): a job was queued."""
-        self.events.put({"type": WAKE})
+        self.events.put(WAKE)
 
     def request_cancel(self, job_id: int) -> None:
         """Cancel a job (thread-safe): queued, it never runs; running, its runner is killed."""
@@ -163,7 +193,7 @@ class Controller:
                     coordinator.abandon()
                 else:
                     self.executor.kill(job_id)
-                self.notify({"type": "cancelled", "job_id": job_id})
+                self.notify(Cancelled(job_id))
 
     def dispatch(self, study_id: int | None) -> None:
         while self.busy() < self.executor.capacity:
@@ -187,12 +217,14 @@ class Controller:
                 max_budget=self.max_solve_budget,
                 tune_storage=self.tune_storage,
             )
+            if task.output is not None:
+                self.outputs[task.job_id] = Path(task.output)
             if coordinator is None:
                 self.executor.submit(task, group)
             else:
                 self.coordinators[task.job_id] = coordinator
                 coordinator.start()
-            self.notify({"type": "claimed", "job_id": task.job_id})
+            self.notify(Claimed(task.job_id))
 
     def busy(self) -> int:
         """Slots taken: fit tasks in flight, and coordinators about to submit their first."""
@@ -217,28 +249,65 @@ class Controller:
     def drain(self, timeout: float) -> None:
         """Record every event waiting (waiting up to ``timeout`` s for the first)."""
         try:
-            event = self.events.get(timeout=timeout) if timeout > 0 else self.events.get_nowait()
+            first = self.events.get(timeout=timeout) if timeout > 0 else self.events.get_nowait()
         except queue.Empty:
             return
-        batch = [event]
+        waiting = [first]
         while True:
             try:
-                batch.append(self.events.get_nowait())
+                waiting.append(self.events.get_nowait())
             except queue.Empty:
                 break
-        batch = [item for item in batch if item.get("type") != WAKE and not self.route(item)]
+        batch = [item for item in waiting if not isinstance(item, Wake) and not self.route(item)]
         if not batch:
             return
-        with self.store.session() as session:
-            for item in batch:
-                self.record(session, item)
+        try:
+            with self.store.session() as session:
+                for item in batch:
+                    self.record(session, item)
+        except DBAPIError:
+            raise
+        except Exception:  # one bad event must never stop the controller: find it, fail its job
+            log.exception("recording a batch of %d events failed; recording them one by one", len(batch))
+            self.record_one_by_one(batch)
         for item in batch:
+            if is_terminal(item):
+                self.forget(item.job_id)
             self.notify(item)
+
+    def record_one_by_one(self, batch: list[ExecutorEvent]) -> None:
+        """Record each event in a transaction of its own; fail the jobs whose events cannot be."""
+        broken: dict[int, str] = {}
+        for item in batch:
+            try:
+                with self.store.session() as session:
+                    self.record(session, item)
+            except DBAPIError:
+                raise
+            except Exception as exc:
+                log.exception("job %s: could not record a %r event", item.job_id, item.type)
+                broken[item.job_id] = f"metagenx could not record its {item.type!r} event: {exc}"
+        if broken:
+            self.fail_unrecorded(broken)
+
+    def forget(self, job_id: int) -> None:
+        """Drop what the controller kept about a job whose task ended."""
+        self.last_progress_write.pop(job_id, None)
+        self.coordinators.pop(job_id, None)
+        self.outputs.pop(job_id, None)
+
+    def fail_unrecorded(self, reasons: Mapping[int, str]) -> None:
+        """Fail the running jobs whose events could not be recorded (with the reason)."""
+        with self.store.session() as session:
+            for job_id, reason in reasons.items():
+                job = session.get(Job, job_id)
+                if job is not None and job.state == JobState.RUNNING:
+                    fail(session, job, reason, retryable=False)
 
     def route(self, event: ExecutorEvent) -> bool:
         """Hand an event of a coordinated job's fit task to its coordinator; False for others."""
-        task_id = event.get("job_id")
-        if not isinstance(task_id, int) or owning_job_id(task_id) == task_id:
+        task_id = event.job_id
+        if owning_job_id(task_id) == task_id:
             return False
         coordinator = self.coordinators.get(owning_job_id(task_id))
         if coordinator is not None:
@@ -246,64 +315,69 @@ class Controller:
         return True
 
     def record(self, session: Any, event: ExecutorEvent) -> None:
-        kind = event.get("type")
-        job_id = int(event["job_id"]) if "job_id" in event else None
-        if job_id is None:
-            return
-        job = session.get(Job, job_id)
+        """Store what ``event`` says about its job (the job is the one the event was bound to)."""
+        job = session.get(Job, event.job_id)
         if job is None:
             return
-        if kind == "progress":
-            now = time.monotonic()
-            if now - self.last_progress_write.get(job_id, 0.0) >= PROGRESS_WRITE_INTERVAL:
-                self.last_progress_write[job_id] = now
-                record_progress(
-                    session,
-                    job,
-                    generation=int(event["generation"]),
-                    best_fom=float(event["best_fom"]),
-                    evaluations=int(event["evaluations"]),
-                    data={"elapsed": event.get("elapsed")}
-                    | ({"solve": event["solve"]} if "solve" in event else {}),
-                )
-        elif kind == "started":
-            record_event(
-                session, job, EventKind.LOG, data={"message": f"runner pid {event.get('pid')} started"}
-            )
-        elif kind == "result":
-            result = FitResult.from_dict(event["result"])
-            if job.state in (JobState.RUNNING, JobState.CANCELLED):
-                finish(session, job, result)
-                if "stop_reason" in event:  # a solve's, rather than its best fit's
-                    job.stop_reason = str(event["stop_reason"])
-                self.add_artifacts(session, job, event)
-        elif kind == "tune":
-            if job.state in (JobState.RUNNING, JobState.CANCELLED):
-                finish_with(
-                    session, job, event["result"], fom=event.get("fom"), stop_reason=event["stop_reason"]
-                )
-                self.add_artifacts(session, job, event)
-        elif kind == "log":
-            record_event(session, job, EventKind.LOG, data={"message": str(event.get("message"))})
-        elif kind == "error":
-            if job.state == JobState.RUNNING:
-                fail(session, job, str(event.get("message")), retryable=False)
-        elif kind == "crashed":
-            if job.state == JobState.RUNNING:
-                fail(session, job, str(event.get("reason")), retryable=True)
-        elif kind == "dropped":
-            release(session, job, str(event.get("reason", "not started")))
-        if kind in ("result", "error", "crashed", "tune"):
-            self.last_progress_write.pop(job_id, None)
-            self.coordinators.pop(job_id, None)
+        match event:
+            case Progress():
+                self.record_progress(session, job, event)
+            case Started(pid=pid):
+                record_event(session, job, EventKind.LOG, data={"message": f"runner pid {pid} started"})
+            case Finished(result=result, stop_reason=stop_reason):
+                if job.state in (JobState.RUNNING, JobState.CANCELLED):
+                    finish(session, job, dataclasses.replace(result, model_path=job.model_path))
+                    if stop_reason is not None:  # a solve's, rather than its best fit's
+                        job.stop_reason = stop_reason
+                    self.add_artifacts(session, job, False)
+            case TuneFinished(report=report, stop_reason=stop_reason):
+                if job.state in (JobState.RUNNING, JobState.CANCELLED):
+                    finish_with(session, job, report, fom=None, stop_reason=stop_reason)
+                    self.add_artifacts(session, job, True)
+            case Log(message=message):
+                record_event(session, job, EventKind.LOG, data={"message": message})
+            case Failed(message=message):
+                if job.state == JobState.RUNNING:
+                    fail(session, job, message, retryable=False)
+            case Crashed(reason=reason):
+                if job.state == JobState.RUNNING:
+                    fail(session, job, reason, retryable=True)
+            case Violation(reason=reason):
+                record_event(session, job, EventKind.SECURITY, data={"message": reason})
+                if job.state == JobState.RUNNING:
+                    fail(session, job, f"stopped: {reason}", retryable=False)
+            case Dropped(reason=reason):
+                release(session, job, reason)
 
-    @staticmethod
-    def add_artifacts(session: Any, job: Job, event: ExecutorEvent) -> None:
-        for name, path in event.get("artifacts", {}).items():
-            if os.path.exists(path):
-                add_artifact(session, kind=name, path=path, size=os.path.getsize(path), job_id=job.id)
+    def record_progress(self, session: Any, job: Job, event: Progress) -> None:
+        """Store a progress report, at most one per :data:`PROGRESS_WRITE_INTERVAL` per job."""
+        now = time.monotonic()
+        if now - self.last_progress_write.get(job.id, 0.0) < PROGRESS_WRITE_INTERVAL:
+            return
+        self.last_progress_write[job.id] = now
+        solve = {} if event.solve is None else {"solve": dataclasses.asdict(event.solve)}
+        record_progress(
+            session,
+            job,
+            generation=event.generation,
+            best_fom=math.nan if event.best_fom is None else event.best_fom,
+            evaluations=event.evaluations,
+            data={"elapsed": event.elapsed} | solve,
+        )
 
-    def notify(self, event: ExecutorEvent) -> None:
+    def add_artifacts(self, session: Any, job: Job, tune: bool) -> None:
+        """Record the job's files found in its folder under their fixed names; report any refused."""
+        model_out = self.outputs.get(job.id)
+        if model_out is None:
+            return
+        names = TUNE_OUTPUTS if tune else fit_outputs(model_out)
+        found = collect(model_out.parent, names, self.output_limit)
+        for kind, path in found.files.items():
+            add_artifact(session, kind=kind, path=str(path), size=path.stat().st_size, job_id=job.id)
+        for refused in found.refused:
+            record_event(session, job, EventKind.SECURITY, data={"message": f"output refused: {refused}"})
+
+    def notify(self, event: Event) -> None:
         for listener in self.listeners:
             try:
                 listener(event)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from metagenx.runner.protocol import DataAssignment, FitTask, ParameterOverride
 from metagenx.store import Job
+from metagenx.tasks import DataAssignment, FitTask, ParameterOverride
 
 UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
 

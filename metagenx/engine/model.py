@@ -226,6 +226,8 @@ def load_hgx(controller: Any, file: Path) -> None:
         raise ModelFileError(f"{file.name} is HDF5 but not a GenX model: it lacks the group {missing[0]!r}")
     try:
         controller.load_file(str(file))
+    except ModelFileError as exc:  # a pickled value refused by the allowlist (nothing ran)
+        raise type(exc)(f"{file.name}: {exc}") from None
     except Exception as exc:  # GenX raises bare KeyError/OSError/ValueError on damaged files
         raise ModelFileError(f"GenX could not read {file.name}: {type(exc).__name__}: {exc}") from exc
 

@@ -26,7 +26,8 @@ def pin_threads(environ: dict[str, str] | os._Environ[str] | None = None) -> Non
 
 @cache
 def genx() -> GenxModules:
-    """Import GenX once per process, after pinning threads and quieting its logging."""
+    """Import GenX once per process, after pinning threads and quieting its logging; GenX's
+    unpickling of ``.hgx`` values is guarded (:mod:`metagenx.gx.hdf5_pickles`)."""
     pin_threads()
     os.environ.setdefault("MPLBACKEND", "Agg")
     # GenX logs every generation at INFO level through the root logger.
@@ -34,7 +35,11 @@ def genx() -> GenxModules:
     from genx import diffev, fom_funcs, model_control, version
     from genx import exceptions as genx_exceptions
     from genx.core import config as genx_config
+    from genx.core import h5_support
 
+    from metagenx.gx.hdf5_pickles import guard_genx
+
+    guard_genx(h5_support)  # an .hgx file's pickled values are read through the allowlist
     return GenxModules(diffev, model_control, version, genx_config, genx_exceptions, fom_funcs)
 
 

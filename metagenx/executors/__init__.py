@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from metagenx.executors.base import Executor, ExecutorEvent
+from metagenx.executors.base import Executor
 from metagenx.executors.local import LocalExecutor
 
-__all__ = ["Executor", "ExecutorEvent", "LocalExecutor", "create_executor"]
+__all__ = ["Executor", "LocalExecutor", "create_executor"]
 
 EXECUTORS = ("local", "dask")
 

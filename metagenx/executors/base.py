@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from typing import Any
 
-from metagenx.runner.protocol import FitTask
-
-ExecutorEvent = dict[str, Any]
-"""A runner message (``started``, ``progress``, ``result``, ``error``) or ``crashed``:
-``{"type": "crashed", "job_id": N, "reason": "runner process was killed by SIGKILL ..."}``.
-Every submitted task ends with exactly one ``result``, ``error``, ``crashed`` or ``dropped`` event
-(``dropped``: never started, because it was killed while queued or the executor shut down)."""
+from metagenx.events import ExecutorEvent
+from metagenx.tasks import FitTask
 
 EventSink = Callable[[ExecutorEvent], None]
+"""Receives every event of every task: :class:`~metagenx.events.Started` and
+:class:`~metagenx.events.Progress` as they come, then exactly one terminal event per submitted task
+(:func:`metagenx.events.is_terminal`): ``Finished``, ``Failed``, ``Crashed`` (the runner died),
+``Violation`` (the runner broke the protocol and was killed) or ``Dropped`` (never started: killed
+while queued, or the executor shut down)."""
 
 
 class Executor(abc.ABC):

@@ -22,14 +22,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from metagenx.executors.base import EventSink, Executor, ExecutorEvent
+from metagenx.events import Crashed, Dropped, ExecutorEvent, Started, TaskEnd, Violation
+from metagenx.executors.base import EventSink, Executor
 from metagenx.executors.dask_connect import GENX_PACKAGE
-from metagenx.executors.dask_events import future_outcome, lost_keys, worker_lost_reason
+from metagenx.executors.dask_events import (
+    decode_update,
+    future_outcome,
+    lost_keys,
+    worker_lost_reason,
+    worker_report,
+)
 from metagenx.executors.dask_link import SchedulerLink
 from metagenx.executors.dask_task import installed_version, request_stop, run_fit_task
 from metagenx.executors.local import LocalExecutor
 from metagenx.runner.process import RunnerProcess
-from metagenx.runner.protocol import FitTask
+from metagenx.tasks import FitTask
 
 if TYPE_CHECKING:
     from metagenx.sandbox import SandboxPolicy
@@ -126,13 +133,12 @@ class DaskExecutor(Executor):
         with self.lock:
             client = self.link.client
             if client is None or self.closing.is_set():
-                reason = "the Dask scheduler is not connected"
-                self.emit({"type": "dropped", "job_id": task.job_id, "reason": reason})
+                self.emit(Dropped(task.job_id, "the Dask scheduler is not connected"))
                 return
             submission = self.jobs[task.job_id] = Submission(key)
         try:
             arguments = (
-                task.to_message(),
+                task,
                 group,
                 self.topic,
                 self.expected,
@@ -141,8 +147,7 @@ class DaskExecutor(Executor):
             )
             future = client.submit(run_fit_task, *arguments, key=key, pure=False, retries=0)
         except Exception as exc:
-            event = {"type": "dropped", "job_id": task.job_id, "reason": f"not sent to Dask: {exc}"}
-            self.end(task.job_id, key, event)
+            self.end(task.job_id, key, Dropped(task.job_id, f"not sent to Dask: {exc}"))
             return
         with self.lock:
             submission.future = future
@@ -179,10 +184,11 @@ class DaskExecutor(Executor):
         with self.lock:
             submission = self.jobs.get(job_id)
             if submission is not None:
+                event: TaskEnd
                 if submission.worker is not None:
-                    event = {"type": "crashed", "job_id": job_id, "reason": "killed on request"}
+                    event = Crashed(job_id, "killed on request")
                 else:
-                    event = {"type": "dropped", "job_id": job_id, "reason": "killed before it started"}
+                    event = Dropped(job_id, "killed before it started")
                 self.end(job_id, submission.key, event)
         if submission is None:
             if self.local is not None:
@@ -197,7 +203,7 @@ class DaskExecutor(Executor):
         with self.lock:
             waiting = [(job_id, s) for job_id, s in self.jobs.items() if s.worker is None]
             for job_id, submission in waiting:
-                self.end(job_id, submission.key, {"type": "dropped", "job_id": job_id, "reason": "shut down"})
+                self.end(job_id, submission.key, Dropped(job_id, "shut down"))
             running = [(job_id, s.worker) for job_id, s in self.jobs.items() if s.worker is not None]
         self.cancel([s for _, s in waiting])
         if stop_running and running:
@@ -211,7 +217,7 @@ class DaskExecutor(Executor):
         with self.lock:
             rest = list(self.jobs.items())
             for job_id, submission in rest:
-                self.end(job_id, submission.key, {"type": "dropped", "job_id": job_id, "reason": "shut down"})
+                self.end(job_id, submission.key, Dropped(job_id, "shut down"))
         self.cancel([s for _, s in rest])
         self.link.close()
         self.control.shutdown(wait=False, cancel_futures=True)
@@ -221,7 +227,7 @@ class DaskExecutor(Executor):
         assert self.sink is not None
         self.sink(event)
 
-    def end(self, job_id: int, key: str, event: ExecutorEvent) -> bool:
+    def end(self, job_id: int, key: str, event: TaskEnd) -> bool:
         """Send the one terminal event of submission ``key`` of ``job_id``; False if it already ended."""
         with self.lock:
             submission = self.jobs.get(job_id)
@@ -253,7 +259,7 @@ class DaskExecutor(Executor):
         with self.lock:
             lost = list(self.jobs.items())
             for job_id, submission in lost:
-                self.end(job_id, submission.key, {"type": "dropped", "job_id": job_id, "reason": reason})
+                self.end(job_id, submission.key, Dropped(job_id, reason))
         log.warning("%s (%d fits re-queued)", reason, len(lost))
         if not self.fallback_local or self.closing.is_set():
             return not self.closing.is_set()
@@ -264,22 +270,33 @@ class DaskExecutor(Executor):
         log.warning("running the remaining fits on %d local processes", local.capacity)
         return False
 
-    def on_message(self, item: tuple[float, dict[str, Any]]) -> None:
-        """A ``started``/``progress`` message of a task (on the client's event loop: must not block)."""
-        message = dict(item[1])
-        key = message.pop("key", None)
-        job_id = message.get("job_id")
-        if not isinstance(job_id, int):
-            return
+    def on_message(self, item: tuple[float, Any]) -> None:
+        """A ``started``/``progress`` report of a task (on the client's event loop: must not block).
+
+        The report is a worker's and so untrusted: it must name the task's key, and its message must
+        decode as a ``started``/``progress`` message of that task's job; otherwise the task ends
+        as a :class:`~metagenx.events.Violation` and its Dask task is cancelled.
+        """
+        report = item[1] if isinstance(item, tuple | list) and len(item) == 2 else None
+        key = report.get("key") if isinstance(report, dict) else None
         with self.lock:
-            submission = self.jobs.get(job_id)
-            if submission is None or submission.key != key:
-                return  # from an earlier, abandoned submission of the job
-            if message.get("type") == "started":
-                submission.worker = message.get("worker")
-                if submission.stop_requested and submission.worker is not None:
+            found = next(((j, s) for j, s in self.jobs.items() if s.key == key), None)
+            if found is None:
+                return  # not a task of ours, or from an earlier, abandoned submission of the job
+            job_id, submission = found
+            checked = worker_report(job_id, report)
+            update = checked if isinstance(checked, Violation) else decode_update(job_id, checked[1])
+            if isinstance(update, Violation):
+                self.end(job_id, submission.key, update)
+                if submission.future is not None:
+                    self.control.submit(submission.future.cancel)
+                return
+            if isinstance(update, Started) and not isinstance(checked, Violation):
+                submission.worker = checked[0]
+                update = dataclasses.replace(update, worker=checked[0])
+                if submission.stop_requested:
                     self.control.submit(self.send_stop, job_id, submission.worker)
-            self.emit(message)
+            self.emit(update)
 
     def on_cluster_event(self, item: tuple[float, dict[str, Any]]) -> None:
         """Cluster events: a worker that died while running fits makes each of them ``crashed``."""
@@ -290,8 +307,7 @@ class DaskExecutor(Executor):
         with self.lock:
             hit = [(job_id, s) for job_id, s in self.jobs.items() if s.key in keys]
             for job_id, submission in hit:
-                event = {"type": "crashed", "job_id": job_id, "reason": worker_lost_reason(worker)}
-                self.end(job_id, submission.key, event)
+                self.end(job_id, submission.key, Crashed(job_id, worker_lost_reason(worker)))
                 if submission.future is not None:  # Dask must not run it again behind the store's back
                     self.control.submit(submission.future.cancel)
 
@@ -302,5 +318,10 @@ class DaskExecutor(Executor):
             if submission is None or submission.key != key:
                 return
         event = future_outcome(job_id, future, lambda: self.link.up and not self.closing.is_set())
+        if event is None and not self.closing.is_set():
+            # The connection dropped under the task. Dask's client may reconnect by itself before the
+            # link notices (a scheduler restarted at the same address): the task is then gone without
+            # on_lost ever running, so it is re-queued here (end() keeps only the first end of a task).
+            event = Dropped(job_id, f"lost the Dask scheduler at {self.address}; the fit will run again")
         if event is not None:
             self.end(job_id, key, event)

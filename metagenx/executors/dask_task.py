@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from metagenx.errors import RunnerProtocolError
+from metagenx.events import Crashed, Failed, Progress, RunnerMessage, Started, Violation
 from metagenx.runner.process import RunnerDied, RunnerProcess, runner_environment
-from metagenx.runner.protocol import FitTask
+from metagenx.runner.protocol import encode
+from metagenx.tasks import FitTask
 
 if TYPE_CHECKING:
     from metagenx.sandbox import SandboxPolicy
@@ -85,11 +88,14 @@ def warm_runner(group: str, sandbox: SandboxPolicy | None = None) -> RunnerProce
     return slot.runner
 
 
-def discard_runner() -> None:
-    """Close this thread's runner (after it died or was killed); the next task starts a fresh one."""
+def discard_runner(*, kill: bool = False) -> None:
+    """Close this thread's runner (after it died or was killed; with ``kill``, kill it first: it
+    broke the protocol); the next task starts a fresh one."""
     with _lock:
         slot = _slots.get(threading.get_ident())
     if slot is not None and slot.runner is not None:
+        if kill:
+            slot.runner.kill()
         slot.runner.close()
         slot.runner = None
 
@@ -134,7 +140,10 @@ def setup_problem(expected: dict[str, str | None], worker: str) -> str | None:
 
 class Publisher:
     """Forwards runner messages to the controller's Dask topic: ``started`` at once, ``progress`` at most
-    every ``interval`` s (the first always); ``result``/``error`` are the task's return value instead."""
+    every ``interval`` s (the first always); ``result``/``error`` are the task's return value instead.
+
+    Each goes as ``{"key", "worker", "message": <the protocol line>}``: the controller decodes and
+    checks the line as it would a local runner's."""
 
     def __init__(self, worker: Any, topic: str, stamp: dict[str, str], interval: float) -> None:
         self.worker = worker
@@ -143,16 +152,15 @@ class Publisher:
         self.interval = interval
         self.last: float | None = None
 
-    def __call__(self, message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        if kind in ("result", "error"):
-            return
-        if kind == "progress":
+    def __call__(self, message: RunnerMessage) -> None:
+        if isinstance(message, Progress):
             now = time.monotonic()
             if self.last is not None and now - self.last < self.interval:
                 return
             self.last = now
-        self.worker.log_event(self.topic, {**message, **self.stamp})
+        elif not isinstance(message, Started):
+            return
+        self.worker.log_event(self.topic, {**self.stamp, "message": encode(message).decode()})
 
 
 class CancelWatch(threading.Thread):
@@ -176,31 +184,29 @@ class CancelWatch(threading.Thread):
 
 
 def run_fit_task(
-    message: dict[str, Any],
+    task: FitTask,
     group: str,
     topic: str,
     expected: dict[str, str | None],
     progress_interval: float = 1.0,
     sandbox: SandboxPolicy | None = None,
-) -> dict[str, Any]:
-    """Run one :class:`FitTask` (as its message) on this worker's warm runner for ``group``
-    (in a sandbox of policy ``sandbox`` when given; its limits are the task's).
+) -> dict[str, str]:
+    """Run one :class:`FitTask` on this worker's warm runner for ``group`` (in a sandbox of policy
+    ``sandbox`` when given; its limits are the task's).
 
-    Publishes ``started`` and ``progress`` messages on ``topic``; returns the final message,
-    exactly one of ``result``, ``error`` (the fit failed, or this worker cannot run fits:
-    ``expected`` versions differ or GenX is missing) or ``crashed`` (the runner died),
-    each with the task's ``key`` and the ``worker`` address.
+    Publishes ``started`` and ``progress`` messages on ``topic``; returns how the task ended as
+    ``{"key", "worker", "message": <protocol line>}``: exactly one of ``result``, ``error`` (the fit
+    failed, or this worker cannot run fits: ``expected`` versions differ or GenX is missing),
+    ``crashed`` (the runner died) or ``violation`` (the runner broke the protocol and was killed).
     """
     from distributed import get_worker
 
     worker = get_worker()
     key = str(worker.get_current_task())
     stamp = {"key": key, "worker": str(worker.address)}
-    task = FitTask.from_message(message)
     problem = setup_problem(expected, stamp["worker"])
     if problem is not None:
-        kind = "WorkerSetupError"
-        return {"type": "error", "job_id": task.job_id, "kind": kind, "message": problem, **stamp}
+        return {**stamp, "message": encode(Failed(task.job_id, "WorkerSetupError", problem)).decode()}
     watch: CancelWatch | None = None
     try:
         runner = warm_runner(group, sandbox)
@@ -209,14 +215,17 @@ def run_fit_task(
         watch = CancelWatch(worker, key, runner)
         watch.start()
         outcome = runner.run(task, on_event=Publisher(worker, topic, stamp, progress_interval))
-        return {**outcome.message, **stamp}
+        return {**stamp, "message": encode(outcome.message).decode()}
+    except RunnerProtocolError as exc:
+        discard_runner(kill=True)
+        return {**stamp, "message": encode(Violation(task.job_id, str(exc))).decode()}
     except (RunnerDied, OSError) as exc:
         discard_runner()
         reason = exc.reason if isinstance(exc, RunnerDied) else f"runner process failed: {exc}"
         if watch is not None and watch.cancelled:
             reason = "killed: the Dask task was cancelled"
         reason = f"{reason} (on {stamp['worker']})"
-        return {"type": "crashed", "job_id": task.job_id, "reason": reason, **stamp}
+        return {**stamp, "message": encode(Crashed(task.job_id, reason)).decode()}
     finally:
         if watch is not None:
             watch.done.set()

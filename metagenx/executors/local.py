@@ -8,9 +8,20 @@ import queue
 import threading
 from dataclasses import dataclass
 
+from metagenx.errors import RunnerProtocolError
+from metagenx.events import (
+    Crashed,
+    Dropped,
+    ExecutorEvent,
+    Progress,
+    RunnerMessage,
+    Started,
+    TaskEnd,
+    Violation,
+)
 from metagenx.executors.base import EventSink, Executor
 from metagenx.runner.process import RunnerDied, RunnerProcess
-from metagenx.runner.protocol import FitTask
+from metagenx.tasks import FitTask
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +116,7 @@ class LocalExecutor(Executor):
                 slot.runner = None
 
     # -- the slot threads --------------------------------------------------------------------
-    def emit(self, event: dict[str, object]) -> None:
+    def emit(self, event: ExecutorEvent) -> None:
         assert self.sink is not None
         self.sink(event)
 
@@ -115,15 +126,17 @@ class LocalExecutor(Executor):
                 slot.runner = self.runner_factory()
                 slot.runner.wait_ready()
                 slot.runner.warm()
-            except (RunnerDied, OSError) as exc:
+            except (RunnerDied, RunnerProtocolError, OSError) as exc:
                 log.warning("could not prewarm a runner: %s", exc)
+                if slot.runner is not None:
+                    slot.runner.close()
                 slot.runner = None
         while (item := self.tasks.get()) is not None:
             task, group = item
             with self.lock:
                 dropped = task.job_id in self.cancelled
             if dropped or self.closing.is_set():
-                self.end(task.job_id, {"type": "dropped", "job_id": task.job_id, "reason": "not started"})
+                self.end(task.job_id, Dropped(task.job_id, "not started"))
                 continue
             self.run_one(slot, task, group)
 
@@ -141,26 +154,35 @@ class LocalExecutor(Executor):
             with self.lock:  # a kill() that came while the runner was being replaced missed it
                 killed = task.job_id in self.cancelled
             if killed:
-                self.end(task.job_id, {"type": "crashed", "job_id": task.job_id, "reason": "cancelled"})
+                self.end(task.job_id, Crashed(task.job_id, "cancelled"))
                 return
             outcome = slot.runner.run(task, on_event=self.forward)
             self.end(task.job_id, outcome.message)
+        except RunnerProtocolError as exc:
+            log.warning("job %s: %s", task.job_id, exc)
+            if slot.runner is not None:
+                slot.runner.kill()
+                slot.runner.close()
+            slot.runner = None
+            self.end(task.job_id, Violation(task.job_id, str(exc)))
         except (RunnerDied, OSError) as exc:
             reason = exc.reason if isinstance(exc, RunnerDied) else f"runner process failed: {exc}"
             log.warning("job %s: %s", task.job_id, reason)
             if slot.runner is not None:
                 slot.runner.close()
             slot.runner = None
-            self.end(task.job_id, {"type": "crashed", "job_id": task.job_id, "reason": reason})
+            self.end(task.job_id, Crashed(task.job_id, reason))
         finally:
             slot.job_id = None
 
-    def forward(self, message: dict[str, object]) -> None:
-        if message.get("type") in ("result", "error"):
-            return  # sent by end(), after bookkeeping, so in_flight is exact when it arrives
-        self.emit(message)
+    def forward(self, message: RunnerMessage) -> None:
+        match message:
+            case Started() | Progress():
+                self.emit(message)
+            case _:  # the end is sent by end(), after bookkeeping, so in_flight is exact when it arrives
+                pass
 
-    def end(self, job_id: int, event: dict[str, object]) -> None:
+    def end(self, job_id: int, event: TaskEnd) -> None:
         """Close the books on ``job_id``, then send its one final event."""
         with self.lock:
             self.pending.discard(job_id)

@@ -1,24 +1,42 @@
 """The runner child: ``python -m metagenx.runner.child``.
 
-Reads tasks as JSON lines on stdin and runs them one at a time, keeping GenX
-imported between tasks (a warm worker). Writes protocol messages on its original
-stdout; anything GenX or a model script prints goes to stderr instead, so it can
-never corrupt the protocol.
+Reads commands (:mod:`metagenx.runner.protocol`) as JSON lines on stdin and runs tasks one at a
+time, keeping GenX imported between tasks (a warm worker). Writes protocol messages on its
+original stdout; anything GenX or a model script prints goes to stderr instead, so that an
+honest model never corrupts the protocol. A hostile one can still write to any descriptor it
+holds: the parent checks every message and binds it to the task it gave (see
+:class:`~metagenx.runner.process.RunnerProcess`). The outputs are found by the parent under
+fixed names in the task's folder, never named in a message.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import sys
 import threading
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from metagenx.engine.runtime import pin_threads
-from metagenx.runner.protocol import PROGRESS_INTERVAL, FitTask, decode, encode
+from metagenx.events import Failed, Finished, Progress, Ready, RunnerMessage, Started
+from metagenx.runner.protocol import (
+    MAX_NAME,
+    MAX_TEXT,
+    PROGRESS_INTERVAL,
+    Exit,
+    Run,
+    Stop,
+    Warm,
+    decode_command,
+    encode,
+    plain_text,
+)
+from metagenx.tasks import FitTask
 
 
 class Channel:
@@ -28,7 +46,7 @@ class Channel:
         self.stream = stream
         self.lock = threading.Lock()
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: RunnerMessage) -> None:
         data = encode(message)
         with self.lock:
             self.stream.write(data)
@@ -37,30 +55,23 @@ class Channel:
 
 def run_task(task: FitTask, channel: Channel, stop: threading.Event) -> None:
     """Run one fit and send ``started``, ``progress``… and one ``result`` or ``error``."""
-    from metagenx.engine.fit import Progress, run_fit
+    from metagenx.engine.fit import Progress as FitProgress
+    from metagenx.engine.fit import run_fit
     from metagenx.engine.model import GenxModel
     from metagenx.engine.settings import FitSettings
     from metagenx.errors import MetagenxError
     from metagenx.runner.task import prepare_model
 
-    channel.send({"type": "started", "job_id": task.job_id, "pid": os.getpid()})
+    channel.send(Started(task.job_id, os.getpid()))
     last = [0.0]
 
-    def progress(p: Progress) -> None:
+    def progress(p: FitProgress) -> None:
         now = time.monotonic()
         if now - last[0] < PROGRESS_INTERVAL and p.generation > 0:
             return
         last[0] = now
-        channel.send(
-            {
-                "type": "progress",
-                "job_id": task.job_id,
-                "generation": p.generation,
-                "best_fom": p.best_fom,
-                "evaluations": p.evaluations,
-                "elapsed": p.elapsed,
-            }
-        )
+        best = p.best_fom if math.isfinite(p.best_fom) else None
+        channel.send(Progress(task.job_id, p.generation, best, p.evaluations, max(0.0, p.elapsed)))
 
     started = time.perf_counter()
     try:
@@ -69,12 +80,10 @@ def run_task(task: FitTask, channel: Channel, stop: threading.Event) -> None:
         loaded = time.perf_counter()
         result = run_fit(model, FitSettings.from_dict(task.settings), progress=progress, stop_event=stop)
         fitted = time.perf_counter()
-        artifacts: dict[str, str] = {}
         if task.output is not None:
             from metagenx.outputs import write_outputs
 
-            files = write_outputs(model, result, Path(task.output))
-            artifacts = {name: str(path) for name, path in vars(files).items()}
+            write_outputs(model, result, Path(task.output))
         done = time.perf_counter()
         # Seconds spent on: the model and its data, the fit, the output files, the whole task;
         # kept in the result's ``extra`` (stored with it).
@@ -84,34 +93,19 @@ def run_task(task: FitTask, channel: Channel, stop: threading.Event) -> None:
             "outputs": done - fitted,
             "task": done - started,
         }
-        payload = result.to_dict()
-        payload["extra"] = {**payload.get("extra", {}), "timings": timings}
-        channel.send(
-            {
-                "type": "result",
-                "job_id": task.job_id,
-                "result": payload,
-                "artifacts": artifacts,
-            }
-        )
+        channel.send(Finished(task.job_id, replace(result, extra={**result.extra, "timings": timings})))
     except MetagenxError as exc:
-        channel.send(
-            {"type": "error", "job_id": task.job_id, "kind": type(exc).__name__, "message": str(exc)}
-        )
+        channel.send(failure(task, type(exc).__name__, str(exc)))
     except MemoryError:
-        channel.send(
-            {"type": "error", "job_id": task.job_id, "kind": "MemoryError", "message": "ran out of memory"}
-        )
+        channel.send(failure(task, "MemoryError", "ran out of memory"))
     except Exception as exc:  # a bug or an unforeseen GenX failure: report it, keep the worker alive
         traceback.print_exc(file=sys.stderr)
-        channel.send(
-            {
-                "type": "error",
-                "job_id": task.job_id,
-                "kind": type(exc).__name__,
-                "message": f"unexpected {type(exc).__name__}: {exc}",
-            }
-        )
+        channel.send(failure(task, type(exc).__name__, f"unexpected {type(exc).__name__}: {exc}"))
+
+
+def failure(task: FitTask, kind: str, message: str) -> Failed:
+    """The ``error`` message of ``task``, its texts within the protocol's bounds."""
+    return Failed(task.job_id, plain_text(kind, MAX_NAME), plain_text(message, MAX_TEXT))
 
 
 def read_commands(stream: BinaryIO, tasks: queue.Queue[FitTask | None], stop: threading.Event) -> None:
@@ -120,18 +114,18 @@ def read_commands(stream: BinaryIO, tasks: queue.Queue[FitTask | None], stop: th
     for line in stream:
         if not line.strip():
             continue
-        message = decode(line)
-        if message["type"] == "task":
-            stop.clear()
-            tasks.put(FitTask.from_message(message))
-        elif message["type"] == "stop":
-            stop.set()
-        elif message["type"] == "warm":  # sent to an idle runner: no task waits for it
-            from metagenx.outputs.plots import warm_up
+        match decode_command(line):
+            case Run(task=task):
+                stop.clear()
+                tasks.put(task)
+            case Stop():
+                stop.set()
+            case Warm():  # sent to an idle runner: no task waits for it
+                from metagenx.outputs.plots import warm_up
 
-            warm_up()
-        elif message["type"] == "exit":
-            break
+                warm_up()
+            case Exit():
+                break
     stop.set()
     tasks.put(None)
 
@@ -144,7 +138,7 @@ def main() -> None:
     from metagenx.engine.runtime import genx
 
     modules = genx()  # import GenX before announcing readiness: the warm part of a worker
-    channel.send({"type": "ready", "pid": os.getpid(), "genx_version": modules.version})
+    channel.send(Ready(os.getpid(), modules.version))
     tasks: queue.Queue[FitTask | None] = queue.Queue()
     stop = threading.Event()
     reader = threading.Thread(target=read_commands, args=(sys.stdin.buffer, tasks, stop), daemon=True)

@@ -1,4 +1,10 @@
-"""The parent side of a runner: start the child, hand it tasks, follow its messages, survive its death."""
+"""The parent side of a runner: start the child, hand it tasks, follow its messages, survive its death.
+
+Everything the child writes is untrusted (the model's script runs there): each line is decoded and
+checked by :mod:`metagenx.runner.protocol`, and a message is accepted only about the task the
+runner was given. Anything else raises :class:`~metagenx.errors.RunnerProtocolError`, after which
+the runner must be killed (its stream can no longer be trusted to be in step).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +17,25 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 from metagenx.engine.runtime import THREAD_VARIABLES
-from metagenx.runner.protocol import FitTask, decode, encode
+from metagenx.errors import RunnerProtocolError
+from metagenx.events import Failed, Finished, Ready, RunnerMessage
+from metagenx.runner.protocol import (
+    Command,
+    Exit,
+    Run,
+    Stop,
+    Warm,
+    decode_runner_message,
+    encode,
+    plain_text,
+    read_line,
+)
+from metagenx.tasks import FitTask
 
-EventHandler = Callable[[dict[str, Any]], None]
+EventHandler = Callable[[RunnerMessage], None]
 
 STDERR_TAIL = 4000
 """Characters of the child's stderr kept for the reason of a crash."""
@@ -34,11 +53,11 @@ class RunnerDied(Exception):
 class Outcome:
     """How a task ended: the ``result`` or ``error`` message from the child."""
 
-    message: dict[str, Any]
+    message: Finished | Failed
 
     @property
     def ok(self) -> bool:
-        return bool(self.message["type"] == "result")
+        return isinstance(self.message, Finished)
 
 
 def runner_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -67,7 +86,7 @@ def death_reason(returncode: int, stderr_tail: str) -> str:
     else:
         reason = f"runner process exited with status {returncode}"
     last = [line for line in stderr_tail.strip().splitlines() if line.strip()]
-    return f"{reason}; its last words: {last[-1].strip()}" if last else reason
+    return f"{reason}; its last words: {plain_text(last[-1].strip(), 500)}" if last else reason
 
 
 class RunnerProcess:
@@ -89,7 +108,7 @@ class RunnerProcess:
             start_new_session=True,
         )
         self.lock = threading.Lock()
-        self.ready: dict[str, Any] | None = None
+        self.ready: Ready | None = None
         self.tasks_run = 0
 
     @property
@@ -99,49 +118,63 @@ class RunnerProcess:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def wait_ready(self) -> dict[str, Any]:
-        """Block until the child has imported GenX; raise :class:`RunnerDied` if it died first."""
+    def wait_ready(self) -> Ready:
+        """Block until the child has imported GenX; raise :class:`RunnerDied` if it died first, and
+        :class:`RunnerProtocolError` if it sent anything else first."""
         if self.ready is None:
             message = self.read_message()
-            if message["type"] != "ready":
-                raise RunnerDied(f"runner sent {message['type']!r} before 'ready'")
+            if not isinstance(message, Ready):
+                raise RunnerProtocolError(f"the runner sent {message.type!r} before 'ready'")
             self.ready = message
         return self.ready
 
     def run(self, task: FitTask, on_event: EventHandler | None = None) -> Outcome:
-        """Run ``task`` to its end, passing every message to ``on_event``; raise :class:`RunnerDied`."""
+        """Run ``task`` to its end, passing every message about it to ``on_event``.
+
+        Raises :class:`RunnerDied` when the child ends first, and :class:`RunnerProtocolError` for a
+        malformed message, a second ``ready``, or a message about any job but ``task``'s: the
+        caller must then kill the runner.
+        """
         self.wait_ready()
-        self.write(task.to_message())
+        self.write(Run(task))
         self.tasks_run += 1
         while True:
             message = self.read_message()
+            if isinstance(message, Ready):
+                raise RunnerProtocolError("the runner sent 'ready' again in the middle of a task")
+            if message.job_id != task.job_id:
+                raise RunnerProtocolError(
+                    f"the runner of job {task.job_id} sent a {message.type!r} message about job "
+                    f"{message.job_id}; a runner speaks only for its own task"
+                )
             if on_event is not None:
                 on_event(message)
-            if message["type"] in ("result", "error") and message.get("job_id") == task.job_id:
+            if isinstance(message, Finished | Failed):
                 return Outcome(message)
 
     def request_stop(self) -> None:
         """Ask the current fit to stop after its generation; its best result still comes back."""
         with contextlib.suppress(OSError):
-            self.write({"type": "stop"})
+            self.write(Stop())
 
     def warm(self) -> None:
         """Ask an idle runner to load what its first outputs need (plots); tasks sent after wait for it."""
-        self.write({"type": "warm"})
+        self.write(Warm())
 
-    def write(self, message: dict[str, Any]) -> None:
+    def write(self, message: Command) -> None:
         assert self.process.stdin is not None
         with self.lock:
             self.process.stdin.write(encode(message))
             self.process.stdin.flush()
 
-    def read_message(self) -> dict[str, Any]:
+    def read_message(self) -> RunnerMessage:
+        """The child's next message, decoded and checked; :class:`RunnerDied` at the end of its output."""
         assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
+        line = read_line(self.process.stdout)
+        if line is None:
             returncode = self.process.wait()
             raise RunnerDied(death_reason(returncode, self.stderr_tail()))
-        return decode(line)
+        return decode_runner_message(line)
 
     def stderr_tail(self) -> str:
         try:
@@ -163,7 +196,7 @@ class RunnerProcess:
         """Ask the child to exit, and kill it if it does not within ``timeout`` s."""
         if self.alive():
             try:
-                self.write({"type": "exit"})
+                self.write(Exit())
                 self.process.wait(timeout=timeout)
             except (OSError, subprocess.TimeoutExpired):
                 pass

@@ -1,82 +1,247 @@
-"""Messages between a controller-side supervisor and a runner child, one JSON object per line.
+"""The runner protocol: one JSON object per line, typed and checked at the boundary.
 
-Parent → child: ``{"type": "task", ...FitTask}``, ``{"type": "stop"}`` (stop the current fit
-after this generation, keep its best result), ``{"type": "exit"}``.
+Parent → child (trusted): :class:`Run` (a :class:`~metagenx.tasks.FitTask`), :class:`Stop` (stop
+the current fit after this generation, keep its best result), :class:`Warm` (load the plotting
+while idle) and :class:`Exit`.
 
-Child → parent: ``ready`` once at start, then per task ``started``, ``progress`` (every
-generation, at most ``PROGRESS_INTERVAL`` s apart), and exactly one of ``result`` or
-``error``.
+Child → parent (untrusted: the model's script runs in the child and can write any bytes on any
+descriptor it holds): exactly the :data:`~metagenx.events.RunnerMessage` types, ``ready`` once at
+start, then per task ``started``, ``progress`` and one ``result`` or ``error``.
+:func:`decode_runner_message` refuses, with :class:`~metagenx.errors.RunnerProtocolError`, a line
+longer than :data:`MAX_LINE_BYTES`, anything that is not one of those types, unknown or missing
+fields, wrong types, numbers out of range or not finite where they must be, and texts over
+:data:`MAX_TEXT`. Binding a message to the task it may speak for is the reader's job
+(:class:`~metagenx.runner.process.RunnerProcess`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Annotated, Any, Literal, TypeVar
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from metagenx.engine.result import FitResult
+from metagenx.errors import RunnerProtocolError
+from metagenx.events import Crashed, Failed, Finished, Progress, Ready, RunnerMessage, Started, Violation
+from metagenx.tasks import FitTask
 
 PROGRESS_INTERVAL = 0.25
 """Seconds between progress messages while a fit runs (the first and last are always sent)."""
+MAX_LINE_BYTES = 8 * 1024 * 1024
+"""Longest message line, bytes (a result with a few data sets of thousands of points is ~1 MB)."""
+MAX_TEXT = 4000
+"""Longest free text in a message (an error message, a reason), characters."""
+MAX_NAME = 200
+"""Longest name (a parameter, an error kind, a version), characters."""
+MAX_ID = 2**62
+"""Job ids, pids and counters are whole numbers in [0, MAX_ID)."""
+MAX_ITEMS = 100_000
+"""Most parameters or data sets in one result."""
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters (terminal escapes among them) that no message text may carry; tab and newline may."""
 
 
 @dataclass(frozen=True)
-class DataAssignment:
-    """Load ``path`` into data set ``dataset`` (index or name) of the template with a GenX loader."""
+class Run:
+    """Run ``task`` (the runner takes one at a time)."""
 
-    dataset: int | str
-    path: str
-    loader: str = "auto"
-    loader_options: dict[str, Any] = field(default_factory=dict)
+    task: FitTask
+    type: Literal["task"] = field(default="task", repr=False)
 
 
 @dataclass(frozen=True)
-class ParameterOverride:
-    """Change one row of the template's parameter grid before fitting (None: keep)."""
+class Stop:
+    """Stop the current fit after its generation; its best result still comes back."""
 
-    name: str
-    value: float | None = None
-    fit: bool | None = None
-    min: float | None = None
-    max: float | None = None
+    type: Literal["stop"] = field(default="stop", repr=False)
 
 
 @dataclass(frozen=True)
-class FitTask:
-    """One fit for a runner: the model file, its changes, the settings and where outputs go.
+class Warm:
+    """Load what the first outputs need (plots) while idle; a task sent after it waits for it."""
 
-    ``settings`` is a :class:`metagenx.engine.settings.FitSettings` as a dict;
-    ``start_values`` seeds named parameters (sequential fits pass the previous result);
-    ``output`` is the fitted model file to write (outputs land beside it), or None.
-    """
-
-    job_id: int
-    model_path: str
-    settings: dict[str, Any]
-    output: str | None = None
-    data: list[DataAssignment] = field(default_factory=list)
-    overrides: list[ParameterOverride] = field(default_factory=list)
-    start_values: dict[str, float] = field(default_factory=dict)
-
-    def to_message(self) -> dict[str, Any]:
-        return {"type": "task", **dataclasses.asdict(self)}
-
-    @classmethod
-    def from_message(cls, message: dict[str, Any]) -> FitTask:
-        values = {k: v for k, v in message.items() if k != "type"}
-        values["data"] = [DataAssignment(**d) for d in values.get("data", [])]
-        values["overrides"] = [ParameterOverride(**o) for o in values.get("overrides", [])]
-        return cls(**values)
+    type: Literal["warm"] = field(default="warm", repr=False)
 
 
-def encode(message: dict[str, Any]) -> bytes:
-    """One message as a JSON line (non-finite floats become null)."""
-    from metagenx.engine.result import finite_or_none
+@dataclass(frozen=True)
+class Exit:
+    """End the runner."""
 
-    return (json.dumps(finite_or_none(message), allow_nan=False, separators=(",", ":")) + "\n").encode()
+    type: Literal["exit"] = field(default="exit", repr=False)
 
 
-def decode(line: bytes | str) -> dict[str, Any]:
-    message = json.loads(line)
-    if not isinstance(message, dict) or "type" not in message:
-        raise ValueError(f"not a runner message: {line!r:.200}")
+Command = Run | Stop | Warm | Exit
+"""Everything a parent sends to its runner."""
+
+T = TypeVar("T")
+STRICT: Any = {"extra": "forbid", "strict": True}
+"""Unknown fields are refused and types must be exact (JSON integers still count as floats)."""
+
+RUNNER_MESSAGES: TypeAdapter[RunnerMessage] = TypeAdapter(
+    Annotated[RunnerMessage, Field(discriminator="type")], config=STRICT
+)
+COMMANDS: TypeAdapter[Command] = TypeAdapter(Annotated[Command, Field(discriminator="type")], config=STRICT)
+WorkerEnd = Finished | Failed | Crashed | Violation
+"""How a task ended on a remote worker (its supervisor adds ``crashed`` and ``violation``)."""
+WORKER_ENDS: TypeAdapter[WorkerEnd] = TypeAdapter(
+    Annotated[WorkerEnd, Field(discriminator="type")], config=STRICT
+)
+
+
+def encode(message: RunnerMessage | Command | WorkerEnd) -> bytes:
+    """One message as a JSON line; the ``type`` tag first, non-finite floats as ``NaN``/``Infinity``."""
+    return json_line(message)
+
+
+def json_line(message: Any, *, allow_nan: bool = True) -> bytes:
+    """A tagged dataclass (its ``type`` field first) as one line of compact JSON."""
+    values = dataclasses.asdict(message)
+    ordered = {"type": values.pop("type"), **values}
+    return (json.dumps(ordered, separators=(",", ":"), allow_nan=allow_nan) + "\n").encode()
+
+
+def parse_line(line: bytes, adapter: TypeAdapter[T], who: str) -> T:
+    """Decode one line with ``adapter`` (a union told apart by the ``type`` tag), strictly."""
+    if len(line) > MAX_LINE_BYTES:
+        raise RunnerProtocolError(f"{who} sent a message longer than {MAX_LINE_BYTES // 2**20} MiB")
+    try:
+        return adapter.validate_json(line)
+    except ValidationError as exc:
+        raise RunnerProtocolError(f"{who} sent a malformed message: {problem(exc)}") from None
+
+
+def problem(exc: ValidationError) -> str:
+    """The first problem pydantic found, as ``type.field: what`` (input values are not quoted)."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return plain_text(f"{where or 'message'}: {first['msg']}", MAX_NAME)
+
+
+def decode_runner_message(line: bytes) -> RunnerMessage:
+    """A runner's message, checked field by field; :class:`RunnerProtocolError` says what is wrong."""
+    message = parse_line(line, RUNNER_MESSAGES, "the runner")
+    check(message)
     return message
+
+
+def decode_worker_end(line: bytes) -> WorkerEnd:
+    """How a remote worker says a task ended, checked like a runner's own messages."""
+    end = parse_line(line, WORKER_ENDS, "the worker")
+    match end:
+        case Crashed(job_id=job_id, reason=reason) | Violation(job_id=job_id, reason=reason):
+            whole("job_id", job_id)
+            text("reason", reason, MAX_TEXT)
+        case _:
+            check(end)
+    return end
+
+
+def decode_command(line: bytes) -> Command:
+    """A parent's command (the runner side)."""
+    return parse_line(line, COMMANDS, "the controller")
+
+
+def read_line(stream: IO[bytes]) -> bytes | None:
+    """The next line of ``stream`` (None at its end); a line over :data:`MAX_LINE_BYTES` is refused
+    without reading it whole (the stream is then out of step: drop the runner)."""
+    line = stream.readline(MAX_LINE_BYTES + 1)
+    if not line:
+        return None
+    if not line.endswith(b"\n"):
+        if len(line) > MAX_LINE_BYTES:
+            raise RunnerProtocolError(f"the runner sent a message longer than {MAX_LINE_BYTES // 2**20} MiB")
+        return None  # a last line cut short: the runner ended while writing it
+    return line
+
+
+# -- checks beyond types ------------------------------------------------------------------------
+def check(message: RunnerMessage) -> None:
+    """Ranges, finiteness and text bounds of a runner message (types are checked by the decoder)."""
+    match message:
+        case Ready(pid=pid, genx_version=version):
+            whole("pid", pid)
+            text("genx_version", version, MAX_NAME)
+        case Started(job_id=job_id, pid=pid, worker=worker):
+            whole("job_id", job_id)
+            whole("pid", pid)
+            if worker is not None:
+                raise RunnerProtocolError("the runner sent a started message naming a worker")
+        case Progress():
+            whole("job_id", message.job_id)
+            whole("generation", message.generation)
+            whole("evaluations", message.evaluations)
+            seconds("elapsed", message.elapsed)
+            if message.best_fom is not None and math.isnan(message.best_fom):
+                raise RunnerProtocolError("the runner sent a progress message with a best FOM that is NaN")
+            if message.solve is not None:
+                raise RunnerProtocolError("the runner sent a progress message with a solve's status")
+        case Finished(job_id=job_id, result=result, stop_reason=stop_reason):
+            whole("job_id", job_id)
+            if stop_reason is not None:
+                raise RunnerProtocolError("the runner sent a result with a stop reason of its own")
+            check_result(result)
+        case Failed(job_id=job_id, kind=kind, message=text_):
+            whole("job_id", job_id)
+            text("kind", kind, MAX_NAME)
+            text("message", text_, MAX_TEXT)
+
+
+def check_result(result: FitResult) -> None:
+    """A fit result's ranges: counts whole, values finite, names and texts bounded."""
+    for name in ("generations", "evaluations", "seed"):
+        whole(f"result.{name}", getattr(result, name))
+    seconds("result.wall_time", result.wall_time)
+    for name in ("fom_name", "genx_version", "metagenx_version"):
+        bounded(f"result.{name}", getattr(result, name), MAX_NAME)
+    bounded("result.model_path", result.model_path, MAX_TEXT)
+    if result.error_message is not None:
+        bounded("result.error_message", result.error_message, MAX_TEXT)
+    if len(result.parameters) > MAX_ITEMS or len(result.datasets) > MAX_ITEMS:
+        raise RunnerProtocolError("the runner sent a result with too many parameters or data sets")
+    for parameter in result.parameters:
+        bounded("result parameter name", parameter.name, MAX_NAME)
+        if not math.isfinite(parameter.value):
+            raise RunnerProtocolError(f"the runner sent a non-finite value for parameter {parameter.name!r}")
+        if any(math.isnan(v) for v in (parameter.start, parameter.min, parameter.max)):
+            raise RunnerProtocolError(f"the runner sent NaN bounds or start for parameter {parameter.name!r}")
+    for curve in result.datasets:
+        bounded("result data set name", curve.name, MAX_NAME)
+        if not len(curve.x) == len(curve.y) == len(curve.error) == len(curve.simulated):
+            raise RunnerProtocolError(
+                f"the runner sent data set {curve.name!r} with columns of unequal length"
+            )
+
+
+def whole(name: str, value: int) -> None:
+    if not 0 <= value < MAX_ID:
+        raise RunnerProtocolError(f"the runner sent {name} = {value}, outside [0, 2^62)")
+
+
+def seconds(name: str, value: float) -> None:
+    if not (math.isfinite(value) and value >= 0):
+        raise RunnerProtocolError(f"the runner sent {name} that is not a finite number of seconds")
+
+
+def bounded(name: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise RunnerProtocolError(f"the runner sent a {name} longer than {limit} characters")
+
+
+def text(name: str, value: str, limit: int) -> None:
+    """A short text shown as it is (an error message): bounded, and free of control characters."""
+    bounded(name, value, limit)
+    if CONTROL.search(value):
+        raise RunnerProtocolError(f"the runner sent a {name} with control characters")
+
+
+def plain_text(value: str, limit: int = MAX_TEXT) -> str:
+    """``value`` cut to ``limit`` characters with control characters replaced (for reasons and log lines
+    that come from a runner's stderr)."""
+    cleaned = CONTROL.sub("?", value)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from metagenx.engine.model import GenxModel
-from metagenx.runner.protocol import FitTask
+from metagenx.tasks import FitTask
 
 
 def prepare_model(model: GenxModel, task: FitTask) -> None:

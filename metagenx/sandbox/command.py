@@ -21,8 +21,8 @@ from typing import Any
 import metagenx
 from metagenx.engine.runtime import THREAD_VARIABLES
 from metagenx.errors import OutputError
-from metagenx.runner.protocol import FitTask
 from metagenx.sandbox.policy import KiB, Limits, MiB, SandboxPolicy
+from metagenx.tasks import FitTask
 
 ETC_FILES = (
     "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "passwd", "group",
@@ -192,8 +192,10 @@ def bwrap_command(
     uid: int,
     *,
     check: bool = False,
+    entry: str = "runner",
 ) -> list[str]:
-    """The full ``bwrap ... python -m metagenx.sandbox.launch CONFIG`` command of one runner."""
+    """The full ``bwrap ... python -m metagenx.sandbox.launch CONFIG`` command of one runner
+    (``entry`` ``"reader"``: of a reader of uploads, see :data:`metagenx.sandbox.launch.ENTRIES`)."""
     builder = Builder()
     builder.args += [
         bwrap,
@@ -230,6 +232,7 @@ def bwrap_command(
         "user_namespace": policy.user_namespace.value,
         "font_cache": FONT_CACHE if fonts else None,
         "check": check,
+        "entry": entry,
     }
     launcher = [sys.executable, "-I", "-B", "-u", "-m", "metagenx.sandbox.launch", json.dumps(config)]
     return [*builder.args, *launcher]

@@ -12,7 +12,8 @@ it:
 4. applies Landlock (read-only everywhere, writable only ``/tmp`` and the study
    directory, no TCP) and the seccomp filter;
 
-then runs the runner (:mod:`metagenx.runner.child`) in this same process. With
+then runs, in this same process, the entry the config names (:data:`ENTRIES`: the runner
+:mod:`metagenx.runner.child`, or the reader of uploads :mod:`metagenx.untrusted.child`). With
 ``"check": true`` in the config it prints what it could apply as JSON and exits.
 A required layer that cannot be applied ends the process with status 70 and a line
 ``metagenx-sandbox: ...`` on stderr. Keep this module free of heavy imports.
@@ -37,6 +38,8 @@ PR_SET_DUMPABLE = 4
 CLONE_NEWUSER = 0x10000000
 CAPABILITY_VERSION_3 = 0x20080522
 FAILED = 70
+ENTRIES = {"runner": "metagenx.runner.child", "reader": "metagenx.untrusted.child"}
+"""What a sandbox may run, by the name its config gives."""
 
 RLIMITS = {
     "cpu": resource.RLIMIT_CPU,
@@ -177,8 +180,11 @@ def main(argv: list[str] | None = None) -> None:
     if config.get("check"):
         print(json.dumps(applied), flush=True)
         return
-    sys.argv = ["metagenx.runner.child"]
-    runpy.run_module("metagenx.runner.child", run_name="__main__", alter_sys=True)
+    module = ENTRIES.get(str(config.get("entry", "runner")))
+    if module is None:
+        fail(f"unknown entry {config.get('entry')!r}")
+    sys.argv = [module]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
 
 
 if __name__ == "__main__":

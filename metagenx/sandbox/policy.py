@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from metagenx.errors import SettingsError
-from metagenx.runner.protocol import FitTask
+from metagenx.tasks import FitTask
 
 KiB = 1024
 MiB = 1024 * KiB

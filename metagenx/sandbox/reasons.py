@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import signal
-from typing import Any
 
+from metagenx.events import Failed
 from metagenx.sandbox.policy import Limits, format_bytes, format_seconds
 
 
@@ -56,9 +56,9 @@ ERROR_PATTERNS = (
 )
 
 
-def from_error(message: dict[str, Any], limits: Limits) -> str | None:
+def from_error(message: Failed, limits: Limits) -> str | None:
     """The limit behind a runner's ``error`` message, or None if it is an ordinary error."""
-    text = f"{message.get('kind', '')}: {message.get('message', '')}"
+    text = f"{message.kind}: {message.message}"
     for pattern, reason in ERROR_PATTERNS:
         if pattern.search(text):
             return reason(limits)

@@ -12,15 +12,17 @@ available, every task ends with an ``error`` saying what is missing, and nothing
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import threading
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from metagenx.errors import MetagenxError, OutputError
+from metagenx.errors import MetagenxError, OutputError, RunnerProtocolError
+from metagenx.events import Failed, Ready, RunnerMessage, Started
 from metagenx.runner.process import EventHandler, Outcome, RunnerDied, RunnerProcess, death_reason
-from metagenx.runner.protocol import FitTask
+from metagenx.runner.protocol import Command
 from metagenx.sandbox import reasons, uids
 from metagenx.sandbox.command import Mounts, cpu_backstop, mounts_for
 from metagenx.sandbox.errors import LimitExceededError, SandboxUnavailableError
@@ -29,11 +31,12 @@ from metagenx.sandbox.probe import cached_report
 from metagenx.sandbox.session import Sandbox
 from metagenx.sandbox.watchdog import Watchdog
 from metagenx.sandbox.workdir import hand_over, take_back
+from metagenx.tasks import FitTask
 
 
 def failure(task: FitTask, kind: str, message: str) -> Outcome:
     """An ``error`` outcome for ``task`` made on this side (the runner never saw the task)."""
-    return Outcome({"type": "error", "job_id": task.job_id, "kind": kind, "message": message})
+    return Outcome(Failed(task.job_id, kind, message))
 
 
 class SandboxedRunnerProcess(RunnerProcess):
@@ -48,7 +51,7 @@ class SandboxedRunnerProcess(RunnerProcess):
     def __init__(self, policy: SandboxPolicy | None = None) -> None:  # no process yet: see run()
         self.policy = policy or self.default_policy
         self.sandbox: Sandbox | None = None
-        self.ready: dict[str, Any] | None = None
+        self.ready: Ready | None = None
         self.tasks_run = 0
         self.lock = threading.Lock()
         self.closed = False
@@ -64,7 +67,7 @@ class SandboxedRunnerProcess(RunnerProcess):
             return False
         return self.sandbox is None or self.sandbox.alive()
 
-    def wait_ready(self) -> dict[str, Any]:
+    def wait_ready(self) -> Ready:
         """Start a sandbox without task mounts if none runs yet; return its runner's ``ready`` message."""
         if self.sandbox is None:
             cached_report(self.policy).require()
@@ -110,6 +113,9 @@ class SandboxedRunnerProcess(RunnerProcess):
         try:
             with watchdog:
                 outcome = sandbox.runner.run(task, self.forwarder(sandbox, on_event))
+        except RunnerProtocolError:
+            self.retire()  # its stream is out of step, and its model may be hostile
+            raise
         except RunnerDied:
             returncode = sandbox.runner.process.returncode or 0
             last_words = sandbox.runner.stderr_tail()
@@ -121,7 +127,7 @@ class SandboxedRunnerProcess(RunnerProcess):
             if signal_number is not None:  # bwrap reports a killed runner as exit status 128 + signal
                 raise RunnerDied(death_reason(-signal_number, last_words)) from None
             raise
-        limit = None if outcome.ok else reasons.from_error(outcome.message, limits)
+        limit = reasons.from_error(outcome.message, limits) if isinstance(outcome.message, Failed) else None
         if limit is None:
             return outcome
         self.retire()  # the runner hit a kernel limit: it may be in any state now
@@ -139,12 +145,12 @@ class SandboxedRunnerProcess(RunnerProcess):
         self.closed = True
         self.retire()
 
-    def write(self, message: dict[str, Any]) -> None:
+    def write(self, message: Command) -> None:
         if self.sandbox is None:
             raise RunnerDied("the sandboxed runner has not started")
         self.sandbox.runner.write(message)
 
-    def read_message(self) -> dict[str, Any]:
+    def read_message(self) -> RunnerMessage:
         if self.sandbox is None:
             raise RunnerDied("the sandboxed runner has not started")
         return self.sandbox.runner.read_message()
@@ -181,7 +187,7 @@ class SandboxedRunnerProcess(RunnerProcess):
         sandbox = Sandbox(bwrap, self.policy, limits, mounts)
         try:
             self.ready = sandbox.start()
-        except RunnerDied as died:
+        except (RunnerDied, RunnerProtocolError) as died:
             message = sandbox.startup_failure(died)
             sandbox.close()
             raise SandboxUnavailableError(message) from None
@@ -197,11 +203,11 @@ class SandboxedRunnerProcess(RunnerProcess):
     def forwarder(self, sandbox: Sandbox, on_event: EventHandler | None) -> EventHandler:
         """Pass events on, with the runner's host pid in ``started`` (its pid inside means little outside)."""
 
-        def forward(message: dict[str, Any]) -> None:
+        def forward(message: RunnerMessage) -> None:
             if on_event is None:
                 return
-            if message.get("type") == "started" and sandbox.child_pid is not None:
-                message = {**message, "pid": sandbox.child_pid, "sandbox_pid": message.get("pid")}
+            if isinstance(message, Started) and sandbox.child_pid is not None:
+                message = dataclasses.replace(message, pid=sandbox.child_pid)
             on_event(message)
 
         return forward

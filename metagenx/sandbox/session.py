@@ -8,6 +8,8 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from metagenx.errors import RunnerProtocolError
+from metagenx.events import Ready
 from metagenx.runner.process import RunnerDied, RunnerProcess
 from metagenx.sandbox import accounting, uids
 from metagenx.sandbox.command import Mounts, bwrap_command
@@ -55,10 +57,10 @@ class Sandbox:
         """Host pid of the ``bwrap`` process (the root of the sandbox's process tree)."""
         return self.runner.pid
 
-    def start(self) -> dict[str, object]:
+    def start(self) -> Ready:
         """Wait until the runner inside has imported GenX; return its ``ready`` message."""
         ready = self.runner.wait_ready()
-        self.child_pid = accounting.host_pid(self.pid, self.uid, int(str(ready["pid"])))
+        self.child_pid = accounting.host_pid(self.pid, self.uid, ready.pid)
         return ready
 
     def alive(self) -> bool:
@@ -97,7 +99,7 @@ class Sandbox:
             self.released = True
             uids.release(self.uid)
 
-    def startup_failure(self, died: RunnerDied) -> str:
+    def startup_failure(self, died: RunnerDied | RunnerProtocolError) -> str:
         """Why the sandbox did not start, for people."""
         tail = self.runner.stderr_tail()
         lines = [line.strip() for line in tail.splitlines() if line.strip()]
@@ -105,5 +107,5 @@ class Sandbox:
             line.removeprefix(STARTUP_PREFIX).strip() for line in lines if line.startswith(STARTUP_PREFIX)
         ]
         bwrap = [line for line in lines if line.startswith("bwrap:")]
-        detail = (ours or bwrap or [died.reason])[-1]
+        detail = (ours or bwrap or [str(died)])[-1]
         return f"the sandbox could not be set up: {detail}"

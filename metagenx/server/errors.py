@@ -10,9 +10,11 @@ from metagenx.errors import (
     DataFileError,
     MetagenxError,
     ModelFileError,
+    RunnerProtocolError,
     SettingsError,
     StudyDefinitionError,
 )
+from metagenx.sandbox.errors import LimitExceededError, SandboxUnavailableError
 from metagenx.store import JobStateError
 
 
@@ -27,6 +29,9 @@ STATUS: tuple[tuple[type[MetagenxError], int], ...] = (
     (SettingsError, 422),
     (StudyDefinitionError, 422),
     (DataFileError, 422),
+    (LimitExceededError, 422),
+    (RunnerProtocolError, 422),
+    (SandboxUnavailableError, 503),
 )
 
 

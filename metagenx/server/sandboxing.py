@@ -11,7 +11,6 @@ from typing import Literal
 
 from metagenx.controller.coordinated import owning_job_id
 from metagenx.runner.process import RunnerProcess
-from metagenx.runner.protocol import FitTask
 from metagenx.sandbox import (
     UNSAFE_WARNING,
     Limits,
@@ -23,6 +22,7 @@ from metagenx.sandbox import (
 )
 from metagenx.server.settings import Settings
 from metagenx.store import Job, Store, find_user
+from metagenx.tasks import FitTask
 
 log = logging.getLogger(__name__)
 

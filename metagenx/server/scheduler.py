@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from metagenx.controller import Controller
-from metagenx.executors import Executor, ExecutorEvent
+from metagenx.events import ExecutorEvent
+from metagenx.executors import Executor
 from metagenx.store import Job, JobState, Store
 from metagenx.store.models import User
 
@@ -60,8 +61,9 @@ class ServerController(Controller):
         limits: RunningLimits,
         *,
         max_solve_budget: float | None = None,
+        output_limit: int | None = None,
     ) -> None:
-        super().__init__(store, executor, max_solve_budget=max_solve_budget)
+        super().__init__(store, executor, max_solve_budget=max_solve_budget, output_limit=output_limit)
         self.limits = limits
         self.stopping = False
 

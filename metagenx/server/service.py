@@ -9,18 +9,20 @@ re-queued without being charged an attempt, so a restart finishes them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from metagenx.errors import SettingsError
-from metagenx.executors import Executor, ExecutorEvent, LocalExecutor
+from metagenx.events import Event, Finished, Log, Progress, Started, is_terminal
+from metagenx.executors import Executor, LocalExecutor
 from metagenx.sandbox import SandboxMode
 from metagenx.server.broadcast import Broadcaster, LiveEvent
 from metagenx.server.finished_jobs import FinishedJobs
@@ -29,7 +31,9 @@ from metagenx.server.metrics import ServerMetrics
 from metagenx.server.sandboxing import ServerSandbox
 from metagenx.server.scheduler import RunningLimits, ServerController
 from metagenx.server.settings import Settings
+from metagenx.server.uploads import SavedFile, save_model
 from metagenx.store import Job, JobState, counts_by_state, open_store
+from metagenx.untrusted import UntrustedReader
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +43,6 @@ READERS = 4
 connections, so that no request opens (and configures) a connection of its own; more would
 only contend for the GIL."""
 T = TypeVar("T")
-OUTCOMES = {
-    "result": JobState.SUCCEEDED,
-    "error": JobState.FAILED,
-    "crashed": JobState.FAILED,
-    "cancelled": JobState.CANCELLED,
-    "tune": JobState.SUCCEEDED,
-}
-"""The final state each executor event leads to when it is the one that ends a fit."""
 
 
 class Service:
@@ -71,6 +67,8 @@ class Service:
             max_solve_budget=self.settings.limit_wall_seconds,
         )
         self.metrics = ServerMetrics(self.job_counts, lambda: self.executor.capacity)
+        self.reader = UntrustedReader(self.sandbox.mode, self.sandbox.policy)
+        """Reads uploaded files (model checks, study expansion, order values) in the sandbox."""
         self.readers = ThreadPoolExecutor(READERS, thread_name_prefix="metagenx-read")
 
     def make_executor(self) -> Executor:
@@ -147,6 +145,17 @@ class Service:
 
         return await asyncio.get_running_loop().run_in_executor(self.readers, run)
 
+    def save_model(self, source: BinaryIO, filename: str | None) -> SavedFile:
+        """Check an uploaded model in the sandbox and file it under its content hash (see
+        :func:`metagenx.server.uploads.save_model`)."""
+        return save_model(
+            source,
+            filename,
+            self.settings.uploads_dir,
+            self.reader,
+            max_bytes=self.settings.max_upload_bytes,
+        )
+
     def job_counts(self) -> dict[JobState, int]:
         with self.store.session() as session:
             return counts_by_state(session)
@@ -163,39 +172,52 @@ class Service:
             self.controller.wake()
         self.broadcaster.publish(state_event(job))
 
-    def on_event(self, event: ExecutorEvent) -> None:
+    def on_event(self, event: Event) -> None:
         """Controller listener (its thread): keep the latest progress, count metrics, publish."""
-        if self.controller.stopping or "job_id" not in event:
+        if self.controller.stopping:
             return
-        job_id = int(event["job_id"])
-        kind = event.get("type")
-        if kind != "progress":
-            self.finished_jobs.forget(job_id)
-        if kind == "progress":
-            progress = {
-                k: event.get(k) for k in ("generation", "best_fom", "evaluations", "elapsed", "solve")
-            }
-            self.metrics.progress(job_id, int(event.get("evaluations") or 0))
-            study_id = self.progress.get(job_id, {}).get("study_id")
-            if study_id is None:
-                with self.store.session() as session:
-                    study_id = session.execute(select(Job.study_id).where(Job.id == job_id)).scalar()
-            self.progress[job_id] = progress | {"study_id": study_id}
-            self.broadcaster.publish({"type": "progress", "job_id": job_id, "study_id": study_id} | progress)
-        elif kind == "log":
-            self.broadcaster.publish({"type": "log", "job_id": job_id, "message": event.get("message")})
-        elif kind in ("claimed", "result", "tune", "error", "crashed", "cancelled", "dropped"):
-            if kind == "result":  # the evaluations since the last progress report
-                self.metrics.progress(job_id, int(event["result"].get("evaluations") or 0))
-            with self.store.session() as session:
-                job = session.get(Job, job_id)
-            if job is None:
+        job_id = event.job_id
+        match event:
+            case Progress():
+                self.on_progress(event)
                 return
-            if job.state != JobState.RUNNING:
-                self.progress.pop(job_id, None)
-            if job.state == OUTCOMES.get(str(kind)):  # this event ended the fit: count it once
-                self.metrics.fit_finished(job_id, job.state)
-            self.publish_state(job)
+            case Log(message=message):
+                self.finished_jobs.forget(job_id)
+                self.broadcaster.publish({"type": "log", "job_id": job_id, "message": message})
+                return
+            case Started():
+                self.finished_jobs.forget(job_id)
+                return
+            case Finished(result=result):  # the evaluations since the last progress report
+                self.metrics.progress(job_id, result.evaluations)
+        self.finished_jobs.forget(job_id)
+        with self.store.session() as session:
+            job = session.get(Job, job_id)
+        if job is None:
+            return
+        if job.state != JobState.RUNNING:
+            self.progress.pop(job_id, None)
+        if is_terminal(event) and job.state.finished:  # this event ended the fit: count it once
+            self.metrics.fit_finished(job_id, job.state)
+        self.publish_state(job)
+
+    def on_progress(self, event: Progress) -> None:
+        """Keep a running job's latest progress for status reads, and publish it."""
+        job_id = event.job_id
+        progress: dict[str, Any] = {
+            "generation": event.generation,
+            "best_fom": event.best_fom,
+            "evaluations": event.evaluations,
+            "elapsed": event.elapsed,
+            "solve": None if event.solve is None else dataclasses.asdict(event.solve),
+        }
+        self.metrics.progress(job_id, event.evaluations)
+        study_id = self.progress.get(job_id, {}).get("study_id")
+        if study_id is None:
+            with self.store.session() as session:
+                study_id = session.execute(select(Job.study_id).where(Job.id == job_id)).scalar()
+        self.progress[job_id] = progress | {"study_id": study_id}
+        self.broadcaster.publish({"type": "progress", "job_id": job_id, "study_id": study_id} | progress)
 
 
 def state_event(job: Job) -> LiveEvent:

@@ -2,7 +2,8 @@
 
 Files land in ``<data_dir>/studies/<owner>/<project>/<study folder>/`` under the relative
 paths they were uploaded with; model files are checked (and filed by content) first.
-The study is expanded in a child process (:mod:`metagenx.server.expand_child`) and
+The study's paths must stay inside its folder; it is expanded in the sandbox
+(:meth:`metagenx.untrusted.UntrustedReader.expand_study`, whose answer is checked) and
 stored with :func:`metagenx.controller.submit_study`: jobs are keyed by content, so
 submitting the same study again adds nothing, and an interrupted upload can be repeated.
 """
@@ -23,11 +24,10 @@ from metagenx.controller import submit_study
 from metagenx.engine.result import FitResult
 from metagenx.errors import StudyDefinitionError
 from metagenx.server.access import check_name, find_named_study
-from metagenx.server.expand_child import expand_in_child
 from metagenx.server.identity import Account
 from metagenx.server.service import Service
 from metagenx.server.submit import check_queue
-from metagenx.server.uploads import UNSAFE, clean_name, hash_stream, link_or_copy, save_file, save_model
+from metagenx.server.uploads import UNSAFE, clean_name, hash_stream, link_or_copy, save_file
 from metagenx.store import Job, JobState, Study, StudyState, file_sha256
 from metagenx.study.results import JobOutcome
 from metagenx.study.spec import JobSpec
@@ -57,12 +57,7 @@ def save_files(service: Service, files: list[UploadFile], folder: Path) -> None:
     """Store the study's files in ``folder``: models checked first; a file that exists with other
     content is a 409 (choose another study name), the same content is kept as it is."""
     models = [f for f in files if upload_path(f.filename).suffix.lower() in MODEL_SUFFIXES]
-    checked = {
-        id(f): save_model(
-            f.file, f.filename, service.settings.uploads_dir, max_bytes=service.settings.max_upload_bytes
-        )
-        for f in models
-    }
+    checked = {id(f): service.save_model(f.file, f.filename) for f in models}
     for upload in files:
         target = folder / upload_path(upload.filename)
         saved = checked.get(id(upload))
@@ -93,13 +88,13 @@ def submit_study_upload(
     from metagenx.study.run import study_kind
 
     check_name("project", project)
-    draft = study_from_dict(values, service.settings.studies_dir)  # 422 naming the key, before any file
+    draft = study_from_dict(values, service.settings.studies_dir, confined=True)  # 422 before any file
     folder = study_folder(service, user.name, project, draft.name)
     save_files(service, files, folder)
     definition = dataclasses.replace(draft, base_dir=str(folder))
     if not definition.template_path.is_file():
         raise StudyDefinitionError(f"template: {definition.template} was not uploaded with the study")
-    specs = expand_in_child(values, str(folder))
+    specs = service.reader.expand_study(values, folder, definition.template_path)
     before = existing_jobs(session, user, project, definition.name)
     check_queue(session, service, user, len(specs) - (before or 0))
     study_id = submit_study(

@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from metagenx.controller import submit_study
-from metagenx.runner.protocol import DataAssignment, ParameterOverride
 from metagenx.server.access import check_name, find_named_study
 from metagenx.server.errors import QuotaExceeded
 from metagenx.server.identity import Account
@@ -29,6 +28,7 @@ from metagenx.solve.job_settings import parse_job_settings
 from metagenx.store import Job, JobFilter, JobState, StudyKind, list_jobs
 from metagenx.store.keys import canonical_json
 from metagenx.study.spec import JobSpec
+from metagenx.tasks import DataAssignment, ParameterOverride
 
 FIT_LABEL = "fit"
 SEED_RANGE = 2**31

@@ -21,7 +21,7 @@ from metagenx.server.access import check_name
 from metagenx.server.identity import Account
 from metagenx.server.service import Service
 from metagenx.server.submit import check_queue, find_existing, queue_one_job_study
-from metagenx.server.uploads import link_or_copy, save_model
+from metagenx.server.uploads import link_or_copy
 from metagenx.solve.job_settings import TUNE_KEY
 from metagenx.store import Job, StudyKind
 from metagenx.store.keys import canonical_json
@@ -59,12 +59,7 @@ def submit_tune(
     if len(models) > MAX_MODELS:
         raise SettingsError(f"a tune takes at most {MAX_MODELS} model files, got {len(models)}")
     tune = parse_tune_settings(settings, service.settings.limit_wall_seconds)
-    saved = [
-        save_model(
-            m.file, m.filename, service.settings.uploads_dir, max_bytes=service.settings.max_upload_bytes
-        )
-        for m in models
-    ]
+    saved = [service.save_model(m.file, m.filename) for m in models]
     if len({s.name for s in saved}) != len(saved):
         raise SettingsError("the models of a tune need distinct file names")
     identity = hashlib.sha256(

@@ -1,11 +1,11 @@
 """Uploads: a size limit on every request body, and model files checked before anything uses them.
 
 :class:`BodyLimit` answers 413 as soon as a body is announced or turns out to be larger
-than the limit, before it is read to the end. :func:`save_model` checks an uploaded model
-with the same rules as :func:`metagenx.engine.files.model_format` (HDF5 signature for
-``.hgx``, zip for ``.gx``) in a private staging folder, and only then files it under its
-content hash, ``uploads/<sha256>.<ext>``: the same bytes uploaded twice are one file, so
-the jobs made from them have the same keys. The model is never loaded or unpickled here.
+than the limit, before it is read to the end. :func:`save_model` has an uploaded model
+checked in the sandbox (:meth:`metagenx.untrusted.UntrustedReader.check_model`) in a private
+staging folder, and only then files it under its content hash, ``uploads/<sha256>.<ext>``:
+the same bytes uploaded twice are one file, so the jobs made from them have the same keys.
+The model is never opened, loaded or unpickled in the server's own process.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from typing import Any, BinaryIO
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from metagenx.engine.files import model_format
 from metagenx.errors import ModelFileError
-from metagenx.sandbox import validate_model_upload
 from metagenx.server.settings import MIB
+from metagenx.untrusted import UntrustedReader
 
 UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]+")
 CHUNK = 1 << 20
@@ -100,13 +101,20 @@ def clean_name(filename: str | None, fallback: str = "upload") -> str:
 
 
 def save_model(
-    source: BinaryIO, filename: str | None, uploads: Path, *, max_bytes: int = 50 * 1024**2
+    source: BinaryIO,
+    filename: str | None,
+    uploads: Path,
+    reader: UntrustedReader,
+    *,
+    max_bytes: int = 50 * 1024**2,
 ) -> SavedFile:
-    """Check an uploaded model and file it as ``uploads/<sha256>.<ext>``.
+    """Check an uploaded model (in the sandbox, by ``reader``) and file it as ``uploads/<sha256>.<ext>``.
 
     The check (:func:`metagenx.sandbox.validate_model_upload`) runs no code from the file:
-    an HDF5 ``.hgx`` must hold GenX's groups, a zip ``.gx`` GenX's members within bounded
-    uncompressed sizes. Raises :class:`ModelFileError` (422) naming the upload otherwise.
+    an HDF5 ``.hgx`` must hold GenX's groups, plain links, bounded data and allowed pickles; a
+    zip ``.gx`` GenX's members within bounded uncompressed sizes. Raises :class:`ModelFileError`
+    (422) naming the upload otherwise, and :class:`~metagenx.sandbox.SandboxUnavailableError`
+    (503) when the server cannot set its sandbox up.
     """
     name = clean_name(filename, "model")
     staging = uploads / ".incoming" / secrets.token_hex(8)
@@ -116,7 +124,10 @@ def save_model(
         digest, size = copy_hashing(source, staged)
         if size == 0:
             raise ModelFileError(f"the uploaded model {name} is empty")
-        kind = validate_model_upload(staged, max_bytes=max_bytes)
+        if size > max_bytes:
+            raise ModelFileError(f"the uploaded model {name} is larger than the upload limit")
+        model_format(staged)  # the extension and the first bytes, before a sandbox is started
+        kind = reader.check_model(staged, max_bytes)
         target = uploads / f"{digest}.{kind.value}"
         if not target.exists():
             os.replace(staged, target)

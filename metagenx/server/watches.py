@@ -7,8 +7,8 @@ are made by :func:`metagenx.watch.series.queue_file`, as in a local watch: the s
 pushed again give the existing job, new bytes under an old name a new job, and a
 sequential watch chains each job to the previous one. Data files are never parsed in the
 server process: the runner loads them when their job runs (an unreadable file fails its
-job with the loader's reason), and an order value from a file header is read by a child
-process (:mod:`metagenx.server.order_child`).
+job with the loader's reason), and an order value from a file header is read by a
+reader in the sandbox (:meth:`metagenx.untrusted.UntrustedReader.order_value`).
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from metagenx.engine.settings import FitSettings
-from metagenx.errors import DataFileError
-from metagenx.executors import ExecutorEvent
+from metagenx.errors import DataFileError, RunnerProtocolError
+from metagenx.events import Crashed, Event, Failed, Violation
+from metagenx.sandbox.errors import LimitExceededError
 from metagenx.server.access import check_name, find_named_study, not_found, study_for
 from metagenx.server.identity import Account
-from metagenx.server.order_child import order_value_in_child
 from metagenx.server.service import Service
 from metagenx.server.studies import study_folder
 from metagenx.server.submit import check_queue, parse_settings
-from metagenx.server.uploads import clean_name, hash_stream, json_object, link_or_copy, save_file, save_model
+from metagenx.server.uploads import clean_name, hash_stream, json_object, link_or_copy, save_file
 from metagenx.server.watch_schemas import WatchCreate, WatchFilePublic
 from metagenx.server.watch_views import file_public
 from metagenx.solve.job_settings import SOLVE_KEY, fit_part
@@ -69,11 +69,11 @@ def follow_failures(service: Service) -> None:
             return
         FOLLOWED.add(service)
 
-    def on_event(event: ExecutorEvent) -> None:  # the controller's thread, after it recorded the event
-        if event.get("type") not in ("error", "crashed") or service.controller.stopping:
+    def on_event(event: Event) -> None:  # the controller's thread, after it recorded the event
+        if not isinstance(event, Failed | Crashed | Violation) or service.controller.stopping:
             return
         with service.store.session() as session:
-            revived = relink_after_failure(session, int(event["job_id"]))
+            revived = relink_after_failure(session, event.job_id)
         for job in revived:
             service.publish_state(job)
 
@@ -126,12 +126,7 @@ def create_watch(
 
     409 when the name is taken by a study, or by a watch with another template or settings.
     """
-    saved = save_model(
-        template.file,
-        template.filename,
-        service.settings.uploads_dir,
-        max_bytes=service.settings.max_upload_bytes,
-    )
+    saved = service.save_model(template.file, template.filename)
     definition = watch_definition(request, saved.name, saved.sha256)
     existing = find_named_study(session, user.name, request.project, request.name)
     if existing is not None:
@@ -215,10 +210,10 @@ def push_file(
         problem = None
         if order_value is None:
             try:
-                order_value = order_value_in_child(
-                    str(target), study.definition["order"], file_fit(study).loader_options
+                order_value = service.reader.order_value(
+                    target, study.definition["order"], file_fit(study).loader_options
                 )
-            except DataFileError as error:
+            except (DataFileError, LimitExceededError, RunnerProtocolError) as error:
                 problem = str(error)
         with service.store.session() as session:
             check_queue(session, service, user, 1)

@@ -6,8 +6,9 @@ import itertools
 import queue
 import threading
 
-from metagenx.executors.base import Executor, ExecutorEvent
-from metagenx.runner.protocol import FitTask
+from metagenx.events import ExecutorEvent
+from metagenx.executors.base import Executor
+from metagenx.tasks import FitTask
 
 Inbox = queue.Queue[ExecutorEvent]
 
@@ -39,9 +40,8 @@ class Dispatch:
 
     def route(self, event: ExecutorEvent) -> bool:
         """Deliver ``event`` to the inbox of its job; False when no consumer here waits for it."""
-        job_id = event.get("job_id")
         with self.lock:
-            inbox = self.inboxes.get(job_id) if isinstance(job_id, int) else None
+            inbox = self.inboxes.get(event.job_id)
         if inbox is not None:
             inbox.put(event)
         return inbox is not None

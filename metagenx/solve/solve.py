@@ -25,7 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from metagenx.engine.result import FitResult, StopReason
-from metagenx.runner.protocol import FitTask, ParameterOverride
+from metagenx.events import (
+    Crashed,
+    Dropped,
+    ExecutorEvent,
+    Failed,
+    Finished,
+    Progress,
+    Violation,
+    is_terminal,
+)
+from metagenx.outputs.collect import collect, fit_outputs
 from metagenx.solve.dispatch import Dispatch, Inbox
 from metagenx.solve.racing import Race, RacingRule, starts_needed
 from metagenx.solve.result import SolveResult, StartSummary, parameter_spread
@@ -39,6 +49,7 @@ from metagenx.solve.starts import (
     SolveProgress,
     is_scatter,
 )
+from metagenx.tasks import FitTask, ParameterOverride
 
 log = logging.getLogger(__name__)
 
@@ -140,37 +151,35 @@ class Solver:
             output=output,
         )
 
-    def handle(self, event: dict[str, Any]) -> None:
-        run = self.running.get(int(event.get("job_id", -1)))
+    def handle(self, event: ExecutorEvent) -> None:
+        run = self.running.get(event.job_id)
         if run is None:
             return
-        kind = event["type"]
-        if kind == "progress":
-            if not self.population_known and event["generation"] == 0 and event["evaluations"] > 0:
-                self.race.rule = self.rule(int(event["evaluations"]))
+        if isinstance(event, Progress):
+            if not self.population_known and event.generation == 0 and event.evaluations > 0:
+                self.race.rule = self.rule(event.evaluations)
                 self.population_known = True
-            self.evaluations[run.start_id] = int(event["evaluations"])
-            self.race.observe(
-                run.start_id, float(event["elapsed"]), int(event["evaluations"]), event["best_fom"]
-            )
-            self.improved(event["best_fom"])
+            self.evaluations[run.start_id] = event.evaluations
+            best = math.inf if event.best_fom is None else event.best_fom
+            self.race.observe(run.start_id, event.elapsed, event.evaluations, best)
+            self.improved(best)
             for decision in self.race.decide():
                 stopped = next((r for r in self.running.values() if r.start_id == decision.start_id), None)
                 if stopped is not None and stopped.stop_reason is None:
                     log.info("start %s: %s", decision.start_id, decision.reason)
                     stopped.stop_reason = f"stopped: {decision.reason}"
                     self.dispatch.stop(stopped.job_id)
-        elif kind in ("result", "error", "crashed", "dropped"):
+        elif is_terminal(event):
             self.finish(run, event)
         self.report()
 
-    def finish(self, run: Running, event: dict[str, Any]) -> None:
+    def finish(self, run: Running, event: ExecutorEvent) -> None:
         del self.running[run.job_id]
         self.dispatch.forget(run.job_id)
-        if event["type"] != "result":
-            message = event.get("message") or event.get("reason") or event["type"]
-            if event.get("kind") in FATAL_KINDS and not self.results:
-                self.fatal = str(message)
+        if not isinstance(event, Finished):
+            message = failure_text(event)
+            if isinstance(event, Failed) and event.kind in FATAL_KINDS and not self.results:
+                self.fatal = message
                 self.end_all("the model cannot be fitted")
             self.race.forget(run.start_id)
             self.starts.append(
@@ -179,7 +188,7 @@ class Solver:
                 )
             )
             return
-        result = FitResult.from_dict(event["result"])
+        result = event.result
         self.results[run.start_id] = result
         self.evaluations[run.start_id] = result.evaluations
         self.race.end(run.start_id, result.fom, result.evaluations, result.wall_time)
@@ -200,13 +209,9 @@ class Solver:
             )
         )
 
-    def improved(self, fom: Any) -> None:
-        if (
-            isinstance(fom, int | float)
-            and math.isfinite(fom)
-            and (not self.trace or fom < self.trace[-1][1])
-        ):
-            self.trace.append((self.elapsed(), float(fom)))
+    def improved(self, fom: float) -> None:
+        if math.isfinite(fom) and (not self.trace or fom < self.trace[-1][1]):
+            self.trace.append((self.elapsed(), fom))
 
     def check_end(self) -> None:
         if self.ending is not None:
@@ -248,7 +253,9 @@ class Solver:
 
     # -- the end -----------------------------------------------------------------------------
     def finishing(self, best: FitResult, out: Path | None) -> tuple[FitResult, dict[str, str], list[str]]:
-        """Re-run the best answer briefly: polish it (if not yet) and write the outputs (with ``out``)."""
+        """Re-run the best answer briefly: polish it (if not yet) and write the outputs (with ``out``).
+
+        Returns the final fit, its files (kind → path, found under their fixed names), and notes."""
         needs_polish = self.settings.fit.polish and "polish" not in best.extra
         if out is None and not needs_polish:
             return best, {}, []
@@ -276,20 +283,32 @@ class Solver:
                 if self.abandon.is_set():
                     raise SolveAbandoned("the solve was abandoned during its finishing step") from None
                 continue
-            if event.get("job_id") == job_id and event["type"] in ("result", "error", "crashed", "dropped"):
+            if event.job_id == job_id and is_terminal(event):
                 break
         self.dispatch.forget(job_id)
-        if event["type"] != "result":
-            message = event.get("message") or event.get("reason")
-            raise SolveError(f"the finishing step of the best fit failed: {message}")
-        final = FitResult.from_dict(event["result"])
+        if not isinstance(event, Finished):
+            raise SolveError(f"the finishing step of the best fit failed: {failure_text(event)}")
+        final = event.result
         self.improved(final.fom)
+        files = {} if out is None else collect(out.parent, fit_outputs(out)).files
+        artifacts = {kind: str(path) for kind, path in files.items()}
         if final.fom > best.fom:
             notes.append(
                 f"the finishing step found FOM {final.fom:.6g}, worse than {best.fom:.6g}; kept the start's"
             )
-            return best, dict(event.get("artifacts", {})), notes
-        return final, dict(event.get("artifacts", {})), notes
+            return best, artifacts, notes
+        return final, artifacts, notes
+
+
+def failure_text(event: ExecutorEvent) -> str:
+    """Why a start's task ended without a fit, for people."""
+    match event:
+        case Failed(message=message):
+            return message
+        case Crashed(reason=reason) | Dropped(reason=reason) | Violation(reason=reason):
+            return reason
+        case _:
+            return event.type
 
 
 def solve(

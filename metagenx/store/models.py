@@ -79,11 +79,13 @@ class StudyState(StrEnum):
 
 
 class EventKind(StrEnum):
-    """Kinds of job events: a state change, a progress report, a log line."""
+    """Kinds of job events: a state change, a progress report, a log line, a security event (the
+    job's runner broke the protocol or spoke for another job)."""
 
     STATE = "state"
     PROGRESS = "progress"
     LOG = "log"
+    SECURITY = "security"
 
 
 def utcnow() -> datetime:

@@ -172,6 +172,8 @@ class StudyDefinition:
     data: DataBatch | None = None
     source: str = field(default="", compare=False)
     """The study file this was read from (for line numbers in later errors); not saved by to_dict."""
+    confined: bool = field(default=False, compare=False)
+    """Files only inside ``base_dir``, reached without symbolic links (a study uploaded to a server)."""
 
     @property
     def template_path(self) -> Path:
@@ -213,16 +215,19 @@ class StudyDefinition:
         return out
 
 
-def study_from_dict(values: Mapping[str, Any], base_dir: str | os.PathLike[str]) -> StudyDefinition:
+def study_from_dict(
+    values: Mapping[str, Any], base_dir: str | os.PathLike[str], *, confined: bool = False
+) -> StudyDefinition:
     """Build a study from its plain form (JSON, Python dicts); relative paths start at ``base_dir``.
 
     Raises :class:`StudyDefinitionError` naming the key for unknown keys, wrong types
-    and bad values (settings are checked by :class:`FitSettings`).
+    and bad values (settings are checked by :class:`FitSettings`). ``confined`` (an uploaded
+    study): its files must be inside ``base_dir`` (see :attr:`StudyDefinition.confined`).
     """
     from metagenx.study.schema import Problem, parse
 
     try:
-        return parse(values, Path(base_dir).resolve())
+        return parse(values, Path(base_dir).resolve(), confined=confined)
     except Problem as problem:
         raise StudyDefinitionError(f"{problem.key}: {problem.message}", key=problem.key) from None
 

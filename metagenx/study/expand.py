@@ -24,7 +24,6 @@ import numpy as np
 from metagenx.engine.model import GenxModel
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import DataFileError, ModelContentError, SettingsError
-from metagenx.runner.protocol import DataAssignment, ParameterOverride
 from metagenx.study.definition import (
     PARAMETER_FIELDS,
     SETTING_KINDS,
@@ -34,6 +33,7 @@ from metagenx.study.definition import (
     definition_error,
 )
 from metagenx.study.spec import JobSpec
+from metagenx.tasks import DataAssignment, ParameterOverride
 
 GLOB_CHARS = re.compile(r"[*?\[]")
 
@@ -78,6 +78,8 @@ def expand(definition: StudyDefinition, model_info: GenxModel | None = None) -> 
     patterns without a match and files without the order value; ModelFileError when the
     template cannot be loaded.
     """
+    if model_info is None and definition.confined:
+        confined_file(definition, definition.template_path, ("template",))
     model = model_info if model_info is not None else GenxModel.load(definition.template_path)
     check_parameters(definition, model)
     files = data_files(definition, model) if definition.data is not None else [None]
@@ -264,22 +266,46 @@ def data_files(definition: StudyDefinition, model: GenxModel) -> list[DataFile |
 def find_files(definition: StudyDefinition, batch: DataBatch) -> list[str]:
     """Absolute paths of the batch's files: patterns expanded, duplicates dropped, first seen first."""
     found: dict[str, None] = {}
+    folder = "the study's folder" if definition.confined else definition.base_dir
     for index, entry in enumerate(batch.files):
-        pattern = os.path.join(definition.base_dir, os.path.expanduser(entry))
+        where = ("data", "files", index)
+        expanded = entry if definition.confined else os.path.expanduser(entry)
+        pattern = os.path.join(definition.base_dir, expanded)
         if GLOB_CHARS.search(entry):
             matches = sorted(
                 (m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m)), key=natural_key
             )
+            if definition.confined:
+                matches = [m for m in matches if is_confined(definition, m)]
             if not matches:
-                message = f"pattern {entry!r} matches no file (in {definition.base_dir})"
-                raise definition_error(definition, ("data", "files", index), message)
+                raise definition_error(definition, where, f"pattern {entry!r} matches no file (in {folder})")
         elif not os.path.isfile(pattern):
-            raise definition_error(definition, ("data", "files", index), f"no such data file: {pattern}")
+            shown = entry if definition.confined else pattern
+            raise definition_error(definition, where, f"no such data file: {shown}")
         else:
+            if definition.confined:
+                confined_file(definition, Path(pattern), where)
             matches = [pattern]
         for match in matches:
             found.setdefault(os.path.abspath(match), None)
     return list(found)
+
+
+def is_confined(definition: StudyDefinition, path: str) -> bool:
+    """Whether ``path`` lies inside the study's folder and is reached without a symbolic link."""
+    base = os.path.abspath(definition.base_dir)
+    relative = os.path.relpath(os.path.abspath(path), base)
+    if relative.split(os.sep)[0] == os.pardir:
+        return False
+    return os.path.realpath(path) == os.path.join(os.path.realpath(base), relative)
+
+
+def confined_file(definition: StudyDefinition, path: Path, where: tuple[str | int, ...]) -> None:
+    """Raise :class:`StudyDefinitionError` unless ``path`` is a file of the study's folder itself."""
+    if not is_confined(definition, str(path)):
+        raise definition_error(
+            definition, where, f"{path.name} is a link to outside the study's folder; upload the file itself"
+        )
 
 
 def order_value(definition: StudyDefinition, batch: DataBatch, path: str) -> float | None:

@@ -12,7 +12,6 @@ from rich.table import Table
 
 from metagenx.engine.result import FitResult
 from metagenx.errors import MetagenxError
-from metagenx.runner.protocol import DataAssignment, ParameterOverride
 from metagenx.store import (
     EventKind,
     Job,
@@ -36,6 +35,7 @@ from metagenx.study.results import (
     write_study_outputs,
 )
 from metagenx.study.spec import JobSpec
+from metagenx.tasks import DataAssignment, ParameterOverride
 
 DEFINITION_FILE = "study.json"
 

@@ -18,8 +18,8 @@ from typing import Protocol
 
 from metagenx.controller import Controller, RunSummary, submit_study
 from metagenx.engine.settings import FitSettings
+from metagenx.events import Event
 from metagenx.executors import Executor, LocalExecutor
-from metagenx.executors.base import ExecutorEvent
 from metagenx.outputs.files import write_atomic
 from metagenx.store import Store, StudyKind, open_store
 from metagenx.study.definition import StudyDefinition
@@ -34,8 +34,8 @@ class StudyListener(Protocol):
     def attach(self, store: Store, study_id: int) -> None:
         """Called once the study is stored, before its jobs run."""
 
-    def __call__(self, event: ExecutorEvent) -> None:
-        """Called with every executor event after the controller recorded it."""
+    def __call__(self, event: Event) -> None:
+        """Called with every event after the controller recorded it."""
 
 
 @dataclass(frozen=True)

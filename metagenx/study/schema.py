@@ -64,13 +64,19 @@ def dotted(path: Path_) -> str:
     return text
 
 
-def parse(values: Any, base_dir: Path) -> StudyDefinition:
-    """The study described by ``values``; relative paths start at ``base_dir`` (absolute)."""
+def parse(values: Any, base_dir: Path, *, confined: bool = False) -> StudyDefinition:
+    """The study described by ``values``; relative paths start at ``base_dir`` (absolute).
+
+    ``confined`` (a study uploaded to a server): the template and data files must be relative
+    paths inside ``base_dir`` (no absolute path, no ``~``, no ``..``).
+    """
     table(values, ())
     known_keys(values, (), TOP_KEYS)
     if "template" not in values:
         raise Problem(("template",), "required: the model file (.hgx or .gx) the study starts from")
     template = text(values["template"], ("template",))
+    if confined:
+        inside_folder(template, ("template",))
     if "seeds" in values and "repeats" in values:
         raise Problem(("seeds",), "give either repeats (derived seeds) or seeds (explicit), not both")
     seed = integer(values.get("seed", 0), ("seed",), 0, SEED_MAX)
@@ -91,8 +97,16 @@ def parse(values: Any, base_dir: Path) -> StudyDefinition:
         grid=grid,
         random=parse_random(values["random"], seed, grid) if "random" in values else None,
         parameters=tuple(parse_parameter(k, v) for k, v in table(values.get("parameters", {}), ()).items()),
-        data=parse_data(values["data"]) if "data" in values else None,
+        data=parse_data(values["data"], confined) if "data" in values else None,
+        confined=confined,
     )
+
+
+def inside_folder(entry: str, path: Path_) -> None:
+    """Raise :class:`Problem` unless ``entry`` is a relative path that stays inside its folder."""
+    parts = entry.replace("\\", "/").split("/")
+    if entry.startswith(("/", "~", "\\")) or ":" in parts[0] or ".." in parts:
+        raise Problem(path, "must be a path inside the study's folder (relative, without '..')")
 
 
 def parse_seeds(value: Any) -> tuple[int, ...]:
@@ -191,7 +205,7 @@ def parse_parameter(name: str, value: Any) -> ParameterVariation:
     return ParameterVariation(name, **fields)
 
 
-def parse_data(value: Any) -> DataBatch:
+def parse_data(value: Any, confined: bool = False) -> DataBatch:
     path: Path_ = ("data",)
     spec = {"files": value} if isinstance(value, str | list) else table(value, path)
     known_keys(spec, path, DATA_KEYS)
@@ -200,6 +214,9 @@ def parse_data(value: Any) -> DataBatch:
     files = spec["files"]
     names = [files] if isinstance(files, str) else listing(files, (*path, "files"))
     files = tuple(text(f, (*path, "files", i)) for i, f in enumerate(names))
+    if confined:
+        for i, entry in enumerate(files):
+            inside_folder(entry, (*path, "files", i))
     dataset = spec.get("dataset", 0)
     if not (isinstance(dataset, str) or (is_number(dataset) and isinstance(dataset, int) and dataset >= 0)):
         raise Problem((*path, "dataset"), f"must be a data set index (0, 1, …) or name, got {dataset!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from metagenx.runner.protocol import DataAssignment, ParameterOverride
+from metagenx.tasks import DataAssignment, ParameterOverride
 
 
 @dataclass(frozen=True)

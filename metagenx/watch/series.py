@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session, defer
 from metagenx.controller.submit import stored_spec
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import DataFileError
-from metagenx.runner.protocol import DataAssignment
 from metagenx.solve.job_settings import SOLVE_KEY
 from metagenx.store import Job, JobState, Study, StudyKind, StudyState, add_jobs, retry
 from metagenx.study.spec import JobSpec
+from metagenx.tasks import DataAssignment
 
 ORDER_KINDS = ("name", "header", "column")
 """How a watch's files are placed along the trend plots' x axis: arrival order (``name``), a

@@ -19,8 +19,8 @@ from typing import Any
 from metagenx.controller import Controller, submit_study
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import DataFileError
+from metagenx.events import Crashed, Event, Failed, Violation, is_terminal
 from metagenx.executors import Executor, LocalExecutor
-from metagenx.executors.base import ExecutorEvent
 from metagenx.store import Store, Study, StudyKind, open_store
 from metagenx.study.report import write_study_results
 from metagenx.watch.files import arrivals, content_hash
@@ -112,7 +112,7 @@ class WatchSession:
         self.executor = executor or LocalExecutor(workers=workers, prewarm=True)
         self.store = store or open_store(db, out_dir)
         self.own_store = store is None
-        self.listeners: list[Callable[[ExecutorEvent], None]] = []
+        self.listeners: list[Callable[[Event], None]] = []
         self.results_due = threading.Event()
         self.last_results_write = 0.0
         self.study_id = 0
@@ -207,13 +207,13 @@ class WatchSession:
             self.last_results_write = time.monotonic()
             self.write_results()
 
-    def on_event(self, event: ExecutorEvent) -> None:
+    def on_event(self, event: Event) -> None:
         """Controller listener (its thread, after the event is recorded)."""
-        if event.get("type") in ("result", "error", "crashed"):
+        if is_terminal(event):
             self.results_due.set()
-        if event.get("type") in ("error", "crashed") and self.config.sequential:
+        if isinstance(event, Failed | Crashed | Violation) and self.config.sequential:
             with self.store.session() as session:
-                for job in relink_after_failure(session, int(event["job_id"])):
+                for job in relink_after_failure(session, event.job_id):
                     log.info("%s starts from an earlier file instead", job.overrides.get("label"))
 
     def write_results(self) -> None:

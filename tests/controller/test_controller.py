@@ -54,7 +54,7 @@ def test_two_workers_run_a_study_with_warm_runners(store: Store, superadam: Path
     )
     pids: set[int] = set()
     controller = Controller(store, LocalExecutor(workers=2))
-    controller.listeners.append(lambda e: pids.add(int(e["pid"])) if e["type"] == "started" else None)
+    controller.listeners.append(lambda e: pids.add(e.pid) if e.type == "started" else None)
     summary = controller.run(study)
     controller.close()
     assert summary.counts["succeeded"] == 5 and not summary.interrupted
@@ -97,16 +97,14 @@ def test_a_killed_worker_is_replaced_and_its_job_retried(
     killed: list[int] = []
 
     def kill_long_job_once(event: dict[str, object]) -> None:
-        if event["type"] == "progress" and not killed:
+        if event.type == "progress" and not killed:
             job = next(j for j in jobs_of(store, study) if j.overrides["label"] == "long")
-            if event["job_id"] == job.id and int(str(event["generation"])) >= 2:
+            if event.job_id == job.id and event.generation >= 2:
                 killed.append(job.id)
                 os.kill(int(str(pid_of[job.id])), signal.SIGKILL)
 
     pid_of: dict[object, object] = {}
-    controller.listeners.append(
-        lambda e: pid_of.update({e["job_id"]: e["pid"]}) if e["type"] == "started" else None
-    )
+    controller.listeners.append(lambda e: pid_of.update({e.job_id: e.pid}) if e.type == "started" else None)
     controller.listeners.append(kill_long_job_once)
     summary = controller.run(study)
     controller.close()
@@ -182,8 +180,8 @@ def test_stop_requeues_running_jobs_and_a_rerun_completes_without_duplicates(
     finished: list[object] = []
 
     def stop_after_two(event: dict[str, object]) -> None:
-        if event["type"] == "result":
-            finished.append(event["job_id"])
+        if event.type == "result":
+            finished.append(event.job_id)
             if len(finished) == 2:
                 stop.set()
 
@@ -221,7 +219,7 @@ def test_cancel_a_running_job_kills_its_runner_and_the_rest_complete(
     long_id = next(j.id for j in jobs_of(store, study) if j.overrides["label"] == "long")
 
     def cancel_when_running(event: dict[str, object]) -> None:
-        if event["type"] == "progress" and event["job_id"] == long_id:
+        if event.type == "progress" and event.job_id == long_id:
             controller.request_cancel(long_id)
 
     controller.listeners.append(cancel_when_running)

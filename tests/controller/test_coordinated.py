@@ -56,7 +56,7 @@ def test_task_ids_of_a_coordinated_job_lead_back_to_it() -> None:
 
 def running_starts(controller: Controller, started: threading.Event) -> None:
     """Set ``started`` once the solve has reported progress (its starts are running)."""
-    controller.listeners.append(lambda e: started.set() if e["type"] == "progress" else None)
+    controller.listeners.append(lambda e: started.set() if e.type == "progress" else None)
 
 
 def test_cancelling_a_solve_kills_its_starts_at_once(store: Store, xray: Path, tmp_path: Path) -> None:

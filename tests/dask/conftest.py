@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from metagenx.controller import Controller, RunSummary, submit_study
+from metagenx.events import Event
 from metagenx.executors.dask_connect import open_client
 from metagenx.executors.dask_local import LocalDaskCluster
 from metagenx.store import Job, JobFilter, Store, StudyKind, list_jobs, open_store
@@ -86,18 +87,18 @@ class Recorder:
     """Listener that keeps every event the controller saw."""
 
     def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
+        self.events: list[Any] = []
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        self.events.append(dict(event))
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
 
-    def of(self, kind: str, job_id: int | None = None) -> list[dict[str, Any]]:
-        return [e for e in self.events if e["type"] == kind and (job_id is None or e.get("job_id") == job_id)]
+    def of(self, kind: str, job_id: int | None = None) -> list[Any]:
+        return [e for e in self.events if e.type == kind and (job_id is None or e.job_id == job_id)]
 
     def results_per_job(self) -> dict[int, int]:
         counts: dict[int, int] = {}
         for event in self.of("result"):
-            counts[event["job_id"]] = counts.get(event["job_id"], 0) + 1
+            counts[event.job_id] = counts.get(event.job_id, 0) + 1
         return counts
 
 

@@ -38,8 +38,8 @@ def test_a_study_on_dask_gives_the_local_results_with_warm_runners(
     recorder = Recorder()
     summary = run_study(Controller(store, DaskExecutor(scheduler)), study, recorder)
     assert summary.counts["succeeded"] == 10 and not summary.interrupted
-    assert len({e["pid"] for e in recorder.of("started")}) == 2, "one warm runner per worker ran all fits"
-    assert {e["worker"] for e in recorder.of("started")} == set(worker_pids(scheduler))
+    assert len({e.pid for e in recorder.of("started")}) == 2, "one warm runner per worker ran all fits"
+    assert {e.worker for e in recorder.of("started")} == set(worker_pids(scheduler))
     assert all(n == 1 for n in recorder.results_per_job().values()) and len(recorder.results_per_job()) == 10
 
     local_store = open_store(f"sqlite:///{tmp_path / 'local.db'}", tmp_path)
@@ -66,10 +66,10 @@ def test_a_worker_killed_mid_fit_is_survived_and_every_job_has_one_result(
     killed: dict[str, Any] = {}
 
     def kill_the_worker_of_the_long_job(event: dict[str, Any]) -> None:
-        if event["type"] == "progress" and event["job_id"] == long_id and not killed:
+        if event.type == "progress" and event.job_id == long_id and not killed:
             started = next(e for e in recorder.of("started", long_id))
-            killed.update(worker=started["worker"], runner=started["pid"])
-            os.kill(worker_pids(scheduler)[started["worker"]], signal.SIGKILL)
+            killed.update(worker=started.worker, runner=started.pid)
+            os.kill(worker_pids(scheduler)[started.worker], signal.SIGKILL)
 
     recorder = Recorder()
     controller = Controller(store, DaskExecutor(scheduler))
@@ -143,8 +143,8 @@ def test_stop_and_cancel_reach_the_runner_on_its_worker(
     asked: set[int] = set()
 
     def stop_or_cancel(event: dict[str, Any]) -> None:
-        job_id = event.get("job_id")
-        if event["type"] == "progress" and job_id in (stopped, cancelled) and job_id not in asked:
+        job_id = event.job_id
+        if event.type == "progress" and job_id in (stopped, cancelled) and job_id not in asked:
             asked.add(job_id)
             if job_id == stopped:
                 executor.stop(stopped)
@@ -171,7 +171,7 @@ def test_a_controller_interrupted_mid_study_resumes_without_duplicates(
     recorder = Recorder()
 
     def stop_after_two(event: dict[str, Any]) -> None:
-        if event["type"] == "result" and len(recorder.of("result")) >= 2:
+        if event.type == "result" and len(recorder.of("result")) >= 2:
             stop.set()
 
     first = Controller(store, DaskExecutor(scheduler))

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from metagenx.engine.model import GenxModel
+from metagenx.events import Finished
+from metagenx.outputs.collect import collect, fit_outputs
 from metagenx.runner.process import RunnerDied, RunnerProcess, death_reason
-from metagenx.runner.protocol import DataAssignment, FitTask, ParameterOverride
+from metagenx.tasks import DataAssignment, FitTask, ParameterOverride
 from tests.conftest import EditModel
 
 
@@ -26,7 +28,7 @@ def test_warm_runner_runs_tasks_in_turn_with_identical_results(
     runner: RunnerProcess, superadam: Path
 ) -> None:
     ready = runner.wait_ready()
-    assert ready["genx_version"] == "3.8.13"
+    assert ready.genx_version == "3.8.13"
     events: list[dict[str, object]] = []
     outcomes = [
         runner.run(
@@ -36,9 +38,9 @@ def test_warm_runner_runs_tasks_in_turn_with_identical_results(
         for i in (1, 2)
     ]
     assert all(o.ok for o in outcomes)
-    assert outcomes[0].message["result"]["fom"] == outcomes[1].message["result"]["fom"]
-    assert next(e["type"] for e in events if e["job_id"] == 1) == "started"
-    assert {e["type"] for e in events} == {"started", "progress", "result"}
+    assert outcomes[0].message.result.fom == outcomes[1].message.result.fom
+    assert next(e.type for e in events if e.job_id == 1) == "started"
+    assert {e.type for e in events} == {"started", "progress", "result"}
     assert runner.tasks_run == 2 and runner.alive(), "the same process ran both"
 
 
@@ -53,31 +55,27 @@ def test_task_changes_are_applied(runner: RunnerProcess, superadam: Path, tmp_pa
     )
     outcome = runner.run(task)
     assert outcome.ok, outcome.message
-    result = outcome.message["result"]
-    names = [p["name"] for p in result["parameters"]]
+    assert isinstance(outcome.message, Finished)
+    result = outcome.message.result
+    names = [p.name for p in result.parameters]
     assert "SiO.setSigma" not in names
-    assert next(p["start"] for p in result["parameters"] if p["name"] == "SiO.setD") == 1300.0
+    assert next(p.start for p in result.parameters if p.name == "SiO.setD") == 1300.0
     fitted = GenxModel.load(tmp_path / "out" / "fitted.hgx")
     assert next(p.value for p in fitted.parameters if p.name == "SiO.setSigma") == 3.5
-    assert json.loads((tmp_path / "out" / "result.json").read_text())["fom"] == result["fom"]
-    assert set(outcome.message["artifacts"]) == {
-        "model",
-        "result_json",
-        "parameters_csv",
-        "fit_png",
-        "fom_png",
-    }
+    assert json.loads((tmp_path / "out" / "result.json").read_text())["fom"] == result.fom
+    found = collect(tmp_path / "out", fit_outputs(tmp_path / "out" / "fitted.hgx")).files
+    assert set(found) == {"model", "result_json", "parameters_csv", "fit_png", "fom_png"}
 
 
 def test_a_model_error_is_reported_and_the_runner_lives_on(runner: RunnerProcess, superadam: Path) -> None:
     bad = runner.run(FitTask(job_id=1, model_path="/nonexistent/model.hgx", settings={}))
-    assert bad.message["type"] == "error" and "does not exist" in bad.message["message"]
+    assert bad.message.type == "error" and "does not exist" in bad.message.message
     missing = runner.run(
         FitTask(
             job_id=2, model_path=str(superadam), settings={}, data=[DataAssignment(0, "/nonexistent.dat")]
         )
     )
-    assert missing.message["type"] == "error" and "nonexistent.dat" in missing.message["message"]
+    assert missing.message.type == "error" and "nonexistent.dat" in missing.message.message
     good = runner.run(
         FitTask(job_id=3, model_path=str(superadam), settings={"seed": 1, "max_generations": 1})
     )
@@ -88,14 +86,14 @@ def test_stop_request_returns_the_best_so_far(runner: RunnerProcess, superadam: 
     runner.wait_ready()
 
     def stop_once_running(event: dict[str, object]) -> None:
-        if event["type"] == "progress" and int(str(event["generation"])) >= 2:
+        if event.type == "progress" and event.generation >= 2:
             runner.request_stop()
 
     outcome = runner.run(
         FitTask(job_id=1, model_path=str(superadam), settings={"seed": 1}), stop_once_running
     )
     assert outcome.ok
-    assert outcome.message["result"]["stop_reason"] == "stopped on request"
+    assert outcome.message.result.stop_reason == "stopped on request"
 
 
 def test_a_killed_runner_raises_runner_died_with_the_signal(runner: RunnerProcess, superadam: Path) -> None:

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from metagenx.errors import OutputError
-from metagenx.runner.protocol import DataAssignment, FitTask
+from metagenx.events import Failed
 from metagenx.sandbox import Limits, SandboxPolicy, seccomp
 from metagenx.sandbox.command import Mounts, bwrap_command, mounts_for, writable_directory
 from metagenx.sandbox.policy import GiB, MiB
 from metagenx.sandbox.reasons import from_death, from_error
+from metagenx.tasks import DataAssignment, FitTask
 
 LIMITS = Limits(cpu_seconds=10, memory_bytes=2 * GiB, wall_seconds=30, max_output_bytes=50 * MiB)
 
@@ -69,7 +70,7 @@ def test_a_warm_sandbox_covers_tasks_with_the_same_or_fewer_files() -> None:
     ],
 )  # fmt: skip
 def test_kernel_refusals_become_limit_messages(message: dict[str, str], expected: str | None) -> None:
-    assert from_error(message, LIMITS) == expected
+    assert from_error(Failed(1, message["kind"], message["message"]), LIMITS) == expected
 
 
 def test_limit_deaths_become_limit_messages() -> None:

@@ -11,9 +11,9 @@ import pytest
 
 from metagenx.controller import Controller, submit_study
 from metagenx.errors import SettingsError
+from metagenx.events import RunnerMessage, Started
 from metagenx.executors import LocalExecutor
 from metagenx.runner.process import RunnerDied
-from metagenx.runner.protocol import FitTask
 from metagenx.sandbox import (
     Layer,
     Limits,
@@ -25,6 +25,7 @@ from metagenx.sandbox import (
 )
 from metagenx.store import JobFilter, JobState, StudyKind, list_jobs, open_store
 from metagenx.study.spec import JobSpec
+from metagenx.tasks import FitTask
 from tests.sandbox.conftest import NORMAL_SETTINGS, with_script_prefix
 
 
@@ -59,15 +60,15 @@ def task(job_id: int, model: Path, study: Path, settings: dict[str, object] | No
 def test_a_warm_sandbox_runs_the_jobs_of_a_study_and_hands_outputs_back(
     runner: SandboxedRunnerProcess, superadam: Path, tmp_path: Path
 ) -> None:
-    events: list[dict[str, object]] = []
+    events: list[RunnerMessage] = []
     first = runner.run(task(1, superadam, tmp_path), events.append)
     pid = runner.pid
     second = runner.run(task(2, superadam, tmp_path), events.append)
     assert first.ok and second.ok, (first.message, second.message)
     assert runner.pid == pid and runner.alive(), "the same sandbox ran both"
-    assert first.message["result"]["fom"] == second.message["result"]["fom"]
-    started = [e for e in events if e["type"] == "started"]
-    assert all(e["pid"] != e["sandbox_pid"] and os.path.exists(f"/proc/{e['pid']}") for e in started)
+    assert first.message.result.fom == second.message.result.fom
+    started = [e for e in events if isinstance(e, Started)]
+    assert started and all(os.path.exists(f"/proc/{e.pid}") for e in started), "host pids"
     for job in (tmp_path / "jobs").iterdir():
         files = list(job.iterdir())
         assert {p.name for p in files} >= {"SuperAdam_SiO.hgx", "result.json", "fit.png"}
@@ -83,8 +84,8 @@ def test_per_task_limits_come_from_limits_for(policy: SandboxPolicy, superadam: 
     runner = SandboxedRunnerProcess(chosen)
     try:
         outcome = runner.run(task(1, sleepy, tmp_path))
-        assert outcome.message["message"] == "stopped: ran longer than the wall-time limit of 3 s"
-        assert outcome.message["kind"] == "LimitExceededError"
+        assert outcome.message.message == "stopped: ran longer than the wall-time limit of 3 s"
+        assert outcome.message.kind == "LimitExceededError"
         assert runner.sandbox is None and runner.alive(), "a sandbox that hit a limit is thrown away"
     finally:
         runner.close()
@@ -153,7 +154,7 @@ def test_no_sandbox_no_fit_when_it_is_required_but_missing(superadam: Path, tmp_
         assert "bubblewrap" in (job.last_error or "") and "apt-get install bubblewrap" in (
             job.last_error or ""
         )
-    assert not [e for e in events if e["type"] in ("started", "progress")], "nothing ran"
+    assert not [e for e in events if e.type in ("started", "progress")], "nothing ran"
     assert not (tmp_path / "jobs").exists()
     store.close()
 
@@ -178,7 +179,7 @@ def test_the_report_lists_every_layer(policy: SandboxPolicy) -> None:
 
 def test_a_top_level_output_directory_is_refused(runner: SandboxedRunnerProcess, superadam: Path) -> None:
     outcome = runner.run(FitTask(job_id=1, model_path=str(superadam), settings={}, output="/tmp/x.hgx"))
-    assert outcome.message["type"] == "error" and "top-level folder" in outcome.message["message"]
+    assert outcome.message.type == "error" and "top-level folder" in outcome.message.message
 
 
 def test_limits_merge_per_user_overrides() -> None:

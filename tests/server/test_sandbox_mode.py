@@ -14,18 +14,18 @@ def test_fits_run_sandboxed_by_default(start_api: StartApi, superadam: Path) -> 
     assert api.wait(job["id"])["state"] == "succeeded"
 
 
-def test_required_but_unavailable_sandbox_fails_jobs_with_what_is_missing(
+def test_required_but_unavailable_sandbox_refuses_uploads_with_what_is_missing(
     start_api: StartApi, superadam: Path, tmp_path: Path
 ) -> None:
     api = start_api(bwrap=str(tmp_path / "no-such-bwrap"))
     health = api.get("/healthz")
     assert health.status_code == 503
     assert health.json()["sandbox"] == "unavailable" and health.json()["status"] == "degraded"
-    job = api.submit(superadam).json()
-    done = api.wait(job["id"])
-    assert done["state"] == "failed"
-    assert "sandbox" in done["error"] and "bubblewrap" in done["error"], done["error"]
-    assert not list((api.settings.data_dir / "studies").rglob("result.json")), "nothing ran"
+    refused = api.submit(superadam)
+    assert refused.status_code == 503, refused.text
+    assert "sandbox" in refused.json()["detail"] and "bubblewrap" in refused.json()["detail"]
+    assert api.get("/api/v1/jobs").json()["total"] == 0, "nothing was queued"
+    assert not list((api.settings.data_dir / "uploads").glob("*.hgx")), "nothing was kept"
 
 
 def test_unsafe_no_sandbox_is_explicit_and_reported(start_api: StartApi, superadam: Path) -> None:

@@ -93,7 +93,7 @@ def test_claiming_skips_excluded_owners(store: Store) -> None:
 
 def test_the_accounts_migration_creates_what_the_models_describe(store: Store, tmp_path: Path) -> None:
     with store.engine.connect() as connection:
-        assert head_revision() == "0002"
+        assert head_revision() == "0003"
         migrated = describe(connection)
     reference = create_engine(f"sqlite:///{tmp_path / 'reference.db'}")
     if store.dialect == "postgresql":

@@ -21,7 +21,7 @@ TABLES = {"projects", "studies", "jobs", "events", "artifacts", "users", "tokens
 def test_migrations_create_the_schema_at_head(store: Store) -> None:
     with store.engine.connect() as connection:
         tables = set(inspect(connection).get_table_names())
-        assert current_revision(connection) == head_revision() == "0002"
+        assert current_revision(connection) == head_revision() == "0003"
     assert tables == TABLES | {"alembic_version"}
 
 

@@ -9,17 +9,17 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from metagenx.errors import SettingsError
-from metagenx.runner.protocol import ParameterOverride
 from metagenx.server import jobs as ops
 from metagenx.server.access import job_for, job_with_names
 from metagenx.server.auth import CurrentUser
 from metagenx.server.deps import ServiceDep, SessionDep
 from metagenx.server.schemas import ArtifactPublic, JobList, JobPublic, ReprocessRequest, State
 from metagenx.server.submit import merge_overrides, parse_settings, reprocess_inputs, submit_fit
-from metagenx.server.uploads import json_object, save_model
+from metagenx.server.uploads import json_object
 from metagenx.server.views import artifact_public, job_public, job_summary, json_response
 from metagenx.solve.job_settings import TUNE_KEY
 from metagenx.store import JobState, Project, count_jobs, retry
+from metagenx.tasks import ParameterOverride
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -35,9 +35,7 @@ def submit_job(
 ) -> Response:
     """Submit one fit. The same file with the same settings again returns the existing job (200)."""
     values = parse_settings(json_object(settings or "{}", "settings"))
-    saved = save_model(
-        model.file, model.filename, service.settings.uploads_dir, max_bytes=service.settings.max_upload_bytes
-    )
+    saved = service.save_model(model.file, model.filename)
     job, created = submit_fit(
         session,
         service,
