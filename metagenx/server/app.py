@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from metagenx import __version__
 from metagenx.server import errors
+from metagenx.server.guards import SecurityHeaders, TokenBeforeBody
 from metagenx.server.routes import events, health, jobs, projects, studies, tunes, watches
 from metagenx.server.service import Service
 from metagenx.server.settings import Settings
@@ -53,5 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_router)
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(TokenBeforeBody)  # added last, so it runs first: no body read without a token
+    app.add_middleware(SecurityHeaders)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")
     return app

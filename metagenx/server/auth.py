@@ -40,21 +40,40 @@ def unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+NO_TOKEN = "this needs a token: send 'Authorization: Bearer <token>' (metagenx token create)"
+BAD_TOKEN = "the token is not valid (unknown, mistyped or revoked)"
+
+
+async def account_for(service: Service, token: str) -> Account | None:
+    """The account of ``token`` (from the cache of recently verified tokens, else the store), or None."""
+    digest = hash_token(token)
+    account = service.tokens.get(digest)
+    if account is None:
+        account = await run_in_threadpool(verify, service, token)
+        if account is not None:
+            service.tokens.put(digest, account)
+    return account
+
+
 async def current_user(
     service: ServiceDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Account:
     """The user whose token the request carries; 401 without a valid one."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise unauthorized("this needs a token: send 'Authorization: Bearer <token>' (metagenx token create)")
-    digest = hash_token(credentials.credentials)
-    account = service.tokens.get(digest)
+        raise unauthorized(NO_TOKEN)
+    account = await account_for(service, credentials.credentials)
     if account is None:
-        account = await run_in_threadpool(verify, service, credentials.credentials)
-        if account is None:
-            raise unauthorized("the token is not valid (unknown, mistyped or revoked)")
-        service.tokens.put(digest, account)
+        raise unauthorized(BAD_TOKEN)
     return account
 
 
+async def current_admin(user: Annotated[Account, Depends(current_user)]) -> Account:
+    """The signed-in user, who must be an admin; 403 otherwise."""
+    if not user.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs an admin's token")
+    return user
+
+
 CurrentUser = Annotated[Account, Depends(current_user)]
+CurrentAdmin = Annotated[Account, Depends(current_admin)]

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from sqlalchemy import select
@@ -26,6 +28,7 @@ from metagenx.executors import Executor, LocalExecutor
 from metagenx.sandbox import SandboxMode
 from metagenx.server.broadcast import Broadcaster, LiveEvent
 from metagenx.server.finished_jobs import FinishedJobs
+from metagenx.server.hide_paths import PathHider
 from metagenx.server.identity import TokenCache
 from metagenx.server.metrics import ServerMetrics
 from metagenx.server.sandboxing import ServerSandbox
@@ -68,6 +71,8 @@ class Service:
         )
         self.metrics = ServerMetrics(self.job_counts, lambda: self.executor.capacity)
         self.reader = UntrustedReader(self.sandbox.mode, self.sandbox.policy)
+        self.hider = PathHider(self.settings.data_dir)
+        """Hides the server's folders in what the API shows."""
         """Reads uploaded files (model checks, study expansion, order values) in the sandbox."""
         self.readers = ThreadPoolExecutor(READERS, thread_name_prefix="metagenx-read")
 
@@ -90,8 +95,7 @@ class Service:
     # -- life cycle --------------------------------------------------------------------------
     def start(self) -> None:
         """Re-queue what a previous server left running, then start the controller thread."""
-        for folder in (self.settings.uploads_dir, self.settings.studies_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+        keep_private(self.settings.data_dir, (self.settings.uploads_dir, self.settings.studies_dir))
         log.warning("%s", self.sandbox.check())
         recovered = self.controller.recover()
         if recovered:
@@ -170,7 +174,7 @@ class Service:
         self.finished_jobs.forget(job.id)
         if job.state == JobState.QUEUED:
             self.controller.wake()
-        self.broadcaster.publish(state_event(job))
+        self.broadcaster.publish(state_event(job, self.hider))
 
     def on_event(self, event: Event) -> None:
         """Controller listener (its thread): keep the latest progress, count metrics, publish."""
@@ -220,7 +224,19 @@ class Service:
         self.broadcaster.publish({"type": "progress", "job_id": job_id, "study_id": study_id} | progress)
 
 
-def state_event(job: Job) -> LiveEvent:
+def keep_private(data_dir: Path, folders: tuple[Path, ...]) -> None:
+    """Make the data folder and its main folders the server's alone (0700) and its database files
+    0600: no other account on the machine may read uploads, results or the job store. (Sandboxes
+    see only what is mounted into them, so the files inside keep the modes they need.)"""
+    for folder in (data_dir, *folders):
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+    for database in data_dir.glob("*.db*"):
+        if database.is_file() and not database.is_symlink():
+            os.chmod(database, 0o600)
+
+
+def state_event(job: Job, hider: PathHider) -> LiveEvent:
     """The live ``state`` event of ``job`` as it stands."""
     return {
         "type": "state",
@@ -228,6 +244,6 @@ def state_event(job: Job) -> LiveEvent:
         "study_id": job.study_id,
         "state": job.state.value,
         "fom": job.fom,
-        "error": job.last_error if job.state == JobState.FAILED else None,
+        "error": hider.text(job.last_error) if job.state == JobState.FAILED and job.last_error else None,
         "run": job.runs,
     }

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from metagenx.server.hide_paths import PathHider
 from metagenx.server.schemas import ArtifactPublic, JobPublic, JobSummary, Progress
 from metagenx.store import Artifact, Event, EventKind, Job, JobState, Project, Study
 
@@ -22,13 +23,15 @@ def json_response(model: BaseModel, status: int = 200, headers: dict[str, str] |
     return Response(model.model_dump_json(), status, headers, media_type="application/json")
 
 
-def job_summary(job: Job, project: str, live: dict[str, Any] | None) -> JobSummary:
+def job_summary(job: Job, project: str, live: dict[str, Any] | None, hider: PathHider) -> JobSummary:
     """A job as listed; ``live`` is the latest progress report the server saw for it."""
-    return JobSummary(**summary_fields(job, project, live))
+    return JobSummary(**summary_fields(job, project, live, hider))
 
 
-def summary_fields(job: Job, project: str, live: dict[str, Any] | None) -> dict[str, Any]:
-    """The fields of :class:`JobSummary` (and the first ones of :class:`JobPublic`)."""
+def summary_fields(job: Job, project: str, live: dict[str, Any] | None, hider: PathHider) -> dict[str, Any]:
+    """The fields of :class:`JobSummary` (and the first ones of :class:`JobPublic`); the server's
+    paths hidden (``hider``)."""
+    error = job.last_error if job.state in (JobState.FAILED, JobState.CANCELLED) else None
     return dict(
         id=job.id,
         owner=job.owner,
@@ -46,8 +49,8 @@ def summary_fields(job: Job, project: str, live: dict[str, Any] | None) -> dict[
         queued_at=job.queued_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
-        error=job.last_error if job.state in (JobState.FAILED, JobState.CANCELLED) else None,
-        stop_reason=job.stop_reason,
+        error=None if error is None else hider.text(error),
+        stop_reason=None if job.stop_reason is None else hider.text(job.stop_reason),
         progress=Progress(**live) if live is not None and job.state == JobState.RUNNING else None,
     )
 
@@ -56,26 +59,27 @@ def job_public(
     session: Session,
     job: Job,
     live: dict[str, Any] | None,
+    hider: PathHider,
     created: bool | None = None,
     names: tuple[str, str | None] | None = None,
 ) -> JobPublic:
     """One job in full, with its progress, result and files; ``names`` are its project's and
-    study's (read here when not given)."""
+    study's (read here when not given). The server's paths are hidden (``hider``)."""
     if names is None:
         query = select(Project.name, Study.name).outerjoin(Study, Study.id == job.study_id)
         row = session.execute(query.where(Project.id == job.project_id)).one()
         names = (row[0], row[1])
     project, study = names
-    fields = summary_fields(job, project, live) | {"progress": progress_of(session, job, live)}
+    fields = summary_fields(job, project, live, hider) | {"progress": progress_of(session, job, live)}
     artifacts = session.execute(select(Artifact).where(Artifact.job_id == job.id).order_by(Artifact.id))
     return JobPublic(
         **fields,
         study=study,
         key=job.key,
         model_sha256=job.model_sha256,
-        settings=job.settings,
-        overrides=job.overrides,
-        result=job.result,
+        settings=hider.hidden(job.settings),
+        overrides=hider.hidden(job.overrides),
+        result=hider.hidden(job.result),
         artifacts=[artifact_public(job.id, a) for a in artifacts.scalars()],
         created=created,
     )

@@ -71,7 +71,8 @@ def test_list_filter_paginate_and_project_counts(api: Api, xray: Path, superadam
     assert created.status_code == 201 and created.json()["counts"]["queued"] == 0
     assert api.post("/api/v1/projects", json={"name": "beamtime-2026"}).status_code == 200
 
-    metrics = api.get("/metrics").text
+    assert api.get("/metrics").status_code == 403, "the figures cover every user's jobs: admins only"
+    metrics = api.get("/metrics", "root").text
     assert 'metagenx_fits_finished_total{outcome="succeeded"} 3.0' in metrics
     assert "metagenx_queue_length 0.0" in metrics and "metagenx_running_fits 0.0" in metrics
     assert "metagenx_evaluations_per_second" in metrics

@@ -1,4 +1,5 @@
-"""``/healthz`` (no token needed) and ``/metrics`` (Prometheus text format, token needed)."""
+"""``/healthz`` (no token needed) and ``/metrics`` (Prometheus text format, an admin's token needed:
+the counts cover every user's jobs)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from metagenx.server.auth import CurrentUser
+from metagenx.server.auth import CurrentAdmin
 from metagenx.server.deps import ServiceDep
 from metagenx.server.schemas import Health
 
@@ -33,6 +34,7 @@ async def health(service: ServiceDep) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response)
-def metrics(service: ServiceDep, user: CurrentUser) -> Response:
-    """Queue length, running fits, fits finished by outcome, evaluations per second (Prometheus)."""
+def metrics(service: ServiceDep, admin: CurrentAdmin) -> Response:
+    """Queue length, running fits, fits finished by outcome, evaluations per second (Prometheus);
+    admins only, as the figures cover every user's jobs."""
     return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

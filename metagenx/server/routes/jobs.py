@@ -46,7 +46,7 @@ def submit_job(
         model_name=saved.name,
         settings=values,
     )
-    body = job_public(session, job, service.progress.get(job.id), created)
+    body = job_public(session, job, service.progress.get(job.id), service.hider, created)
     return json_response(body, 201 if created else 200, {"Location": f"/api/v1/jobs/{job.id}"})
 
 
@@ -72,7 +72,9 @@ async def list_jobs_route(
         if filters is None:
             return json_response(JobList(items=[], total=0, offset=offset, limit=limit))
         page = ops.job_page(session, filters, offset, limit)
-        items = [job_summary(job, project, service.progress.get(job.id)) for job, project in page]
+        items = [
+            job_summary(job, project, service.progress.get(job.id), service.hider) for job, project in page
+        ]
         total = count_jobs(session, filters)
         response = json_response(JobList(items=items, total=total, offset=offset, limit=limit))
         if all(job.state.finished for job, _ in page):
@@ -93,7 +95,7 @@ async def get_job(service: ServiceDep, user: CurrentUser, job_id: int) -> Respon
     def work(session: Session) -> Response:
         job, project, study = job_with_names(session, user, job_id)
         response = json_response(
-            job_public(session, job, service.progress.get(job.id), names=(project, study))
+            job_public(session, job, service.progress.get(job.id), service.hider, names=(project, study))
         )
         if job.state.finished:
             service.finished_jobs.put(job.id, ticket, job.owner, bytes(response.body))
@@ -106,7 +108,7 @@ async def get_job(service: ServiceDep, user: CurrentUser, job_id: int) -> Respon
 def cancel_job(service: ServiceDep, session: SessionDep, user: CurrentUser, job_id: int) -> JobPublic:
     """Cancel a queued or running job (a running fit is killed). A finished job is returned as it is."""
     job = ops.cancel_and_wait(session, service, job_for(session, user, job_id))
-    return job_public(session, job, service.progress.get(job.id))
+    return job_public(session, job, service.progress.get(job.id), service.hider)
 
 
 @router.delete("/{job_id}", status_code=204)
@@ -154,7 +156,7 @@ def reprocess_job(
     if not created and new.state in (JobState.FAILED, JobState.CANCELLED):
         new, created = retry(session, new), True
         service.publish_state(new)
-    body = job_public(session, new, service.progress.get(new.id), created)
+    body = job_public(session, new, service.progress.get(new.id), service.hider, created)
     return json_response(body, 201 if created else 200, {"Location": f"/api/v1/jobs/{new.id}"})
 
 

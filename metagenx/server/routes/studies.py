@@ -13,6 +13,7 @@ from metagenx.server import studies as ops
 from metagenx.server.access import study_for
 from metagenx.server.auth import CurrentUser
 from metagenx.server.deps import ServiceDep, SessionDep
+from metagenx.server.hide_paths import PathHider
 from metagenx.server.schemas import StudyList, StudyPublic
 from metagenx.server.uploads import json_object
 from metagenx.store import Project, Study, counts_by_state
@@ -22,7 +23,7 @@ PLOTS = ("fom_distribution.png", "parameter_trends.png")
 
 
 def study_public(
-    session: Session, study: Study, project: Project, created: bool | None = None
+    session: Session, study: Study, project: Project, hider: PathHider, created: bool | None = None
 ) -> StudyPublic:
     counts = {state.value: n for state, n in counts_by_state(session, study.id).items()}
     return StudyPublic(
@@ -36,7 +37,7 @@ def study_public(
         created_at=study.created_at,
         jobs=sum(counts.values()),
         counts=counts,
-        definition=study.definition,
+        definition=hider.hidden(study.definition),
         created=created,
     )
 
@@ -61,11 +62,12 @@ def submit_study_route(
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/studies/{study.id}"
-    return study_public(session, study, session.get_one(Project, study.project_id), created)
+    return study_public(session, study, session.get_one(Project, study.project_id), service.hider, created)
 
 
 @router.get("", response_model=StudyList)
 def list_studies(
+    service: ServiceDep,
     session: SessionDep,
     user: CurrentUser,
     project: Annotated[str | None, Query(description="Project name (of `owner`, default: you).")] = None,
@@ -81,18 +83,20 @@ def list_studies(
         query = query.where(Project.owner == user.name)
     if project is not None:
         query = query.where(Project.name == project)
-    items = [study_public(session, s, p) for s, p in session.execute(query).tuples()]
+    items = [study_public(session, s, p, service.hider) for s, p in session.execute(query).tuples()]
     return StudyList(items=items, total=len(items))
 
 
 @router.get("/{study_id}", response_model=StudyPublic)
-def get_study(session: SessionDep, user: CurrentUser, study_id: int) -> StudyPublic:
+def get_study(service: ServiceDep, session: SessionDep, user: CurrentUser, study_id: int) -> StudyPublic:
     """One study with its job counts by state."""
-    return study_public(session, *study_for(session, user, study_id))
+    return study_public(session, *study_for(session, user, study_id), service.hider)
 
 
 @router.get("/{study_id}/summary")
-def study_summary(session: SessionDep, user: CurrentUser, study_id: int) -> dict[str, Any]:
+def study_summary(
+    service: ServiceDep, session: SessionDep, user: CurrentUser, study_id: int
+) -> dict[str, Any]:
     """Problems, best FOM, success rate and parameter statistics over converged starts."""
     from metagenx.engine.result import finite_or_none
     from metagenx.study.results import summarize, table_rows
@@ -100,7 +104,7 @@ def study_summary(session: SessionDep, user: CurrentUser, study_id: int) -> dict
     study, project = study_for(session, user, study_id)
     summary = summarize(table_rows(ops.outcomes(session, study.id)))
     return {
-        "study": study_public(session, study, project).model_dump(mode="json"),
+        "study": study_public(session, study, project, service.hider).model_dump(mode="json"),
         **finite_or_none(summary.to_dict()),
     }
 
@@ -145,4 +149,4 @@ def cancel_study(service: ServiceDep, session: SessionDep, user: CurrentUser, st
     """Cancel the study's queued and running jobs (finished ones keep their results)."""
     study, project = study_for(session, user, study_id)
     ops.cancel_study(session, service, study)
-    return study_public(session, study, project)
+    return study_public(session, study, project, service.hider)

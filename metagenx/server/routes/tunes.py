@@ -45,5 +45,5 @@ def submit_tune_route(
         models=models,
         settings=json_object(settings or "{}", "settings"),
     )
-    body = job_public(session, job, service.progress.get(job.id), created)
+    body = job_public(session, job, service.progress.get(job.id), service.hider, created)
     return json_response(body, 201 if created else 200, {"Location": f"/api/v1/jobs/{job.id}"})
