@@ -136,9 +136,8 @@ def load_into_dataset(
         try:
             plugin.LoadDataset(new, str(file), data_id=data_id)
         except Exception as exc:  # a plugin's own bug or an unexpected format
-            raise DataFileError(
-                f"{file.name}: the {loader} loader failed: {type(exc).__name__}: {exc}"
-            ) from exc
+            reason = f"{type(exc).__name__}: {content_free(str(exc), file)}"
+            raise DataFileError(f"{file.name}: the {loader} loader failed: {reason}") from exc
     if len(new.x_raw) == 0 and any("contained no data" in str(w.message) for w in caught):
         raise DataFileError(f"{file.name}: the file has 0 data points")
     if len(new.x_raw) == 0:
@@ -221,9 +220,22 @@ def captured_dialogs() -> Iterator[LoaderMessages]:
             setattr(owner, attribute, original)
 
 
+QUOTED = re.compile("'[^'\\n]*'|\"[^\"\\n]*\"")
+
+
+def content_free(text: str, file: Path) -> str:
+    """A parser's message without the file's content: numpy and GenX quote the text they could not
+    read (``could not convert string 'abc' to float64``); the quotes are replaced by ``…``, the file
+    name kept. Error messages must never show what a file holds."""
+    text = text.replace(str(file), file.name)
+    text = re.sub(r"could not convert string '[^']*' to", "could not convert a text value to", text)
+    name = {f"'{file.name}'", f'"{file.name}"'}
+    return QUOTED.sub(lambda m: m.group() if m.group() in name else "'…'", text)
+
+
 def loader_reason(message: str, file: Path) -> str:
     """A GenX loader's dialog text as one line, e.g. ``could not read the file: numpy.loadtxt: …``."""
-    text = message.replace(str(file), file.name)
+    text = content_free(message, file)
     match = re.search(
         r"could not load the file.*?\n\s*\n\s*(.+?) gave the following error:\s*(.*)", text, re.I | re.S
     )
@@ -393,7 +405,9 @@ def column_value(
     try:
         table = np.loadtxt(file, comments=comment, delimiter=delimiter, ndmin=2)
     except (OSError, ValueError) as exc:
-        raise DataFileError(f"{file.name}: could not read the file: numpy.loadtxt: {exc}") from exc
+        raise DataFileError(
+            f"{file.name}: could not read the file: numpy.loadtxt: {content_free(str(exc), file)}"
+        ) from exc
     if not 0 <= index < table.shape[1]:
         raise DataFileError(f"{file.name}: has {table.shape[1]} columns, no column {index} (counting from 0)")
     values = table[:, index]

@@ -228,6 +228,8 @@ def load_hgx(controller: Any, file: Path) -> None:
         controller.load_file(str(file))
     except ModelFileError as exc:  # a pickled value refused by the allowlist (nothing ran)
         raise type(exc)(f"{file.name}: {exc}") from None
+    except MemoryError:
+        raise  # the file asks for more memory than this process has: say so, not "cannot read"
     except Exception as exc:  # GenX raises bare KeyError/OSError/ValueError on damaged files
         raise ModelFileError(f"GenX could not read {file.name}: {type(exc).__name__}: {exc}") from exc
 

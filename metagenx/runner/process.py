@@ -89,6 +89,18 @@ def death_reason(returncode: int, stderr_tail: str) -> str:
     return f"{reason}; its last words: {plain_text(last[-1].strip(), 500)}" if last else reason
 
 
+def check_bound(task: FitTask, message: RunnerMessage) -> None:
+    """Raise :class:`RunnerProtocolError` unless ``message`` speaks for ``task`` (the one task its
+    runner was given): a second ``ready``, or a message about any other job, is refused."""
+    if isinstance(message, Ready):
+        raise RunnerProtocolError("the runner sent 'ready' again in the middle of a task")
+    if message.job_id != task.job_id:
+        raise RunnerProtocolError(
+            f"the runner of job {task.job_id} sent a {message.type!r} message about job "
+            f"{message.job_id}; a runner speaks only for its own task"
+        )
+
+
 class RunnerProcess:
     """One warm runner child. Not thread-safe: one supervisor thread drives it.
 
@@ -140,13 +152,7 @@ class RunnerProcess:
         self.tasks_run += 1
         while True:
             message = self.read_message()
-            if isinstance(message, Ready):
-                raise RunnerProtocolError("the runner sent 'ready' again in the middle of a task")
-            if message.job_id != task.job_id:
-                raise RunnerProtocolError(
-                    f"the runner of job {task.job_id} sent a {message.type!r} message about job "
-                    f"{message.job_id}; a runner speaks only for its own task"
-                )
+            check_bound(task, message)
             if on_event is not None:
                 on_event(message)
             if isinstance(message, Finished | Failed):

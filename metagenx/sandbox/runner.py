@@ -92,6 +92,8 @@ class SandboxedRunnerProcess(RunnerProcess):
                 hand_over(job_dir, sandbox.uid, sandbox.uid)
             self.tasks_run += 1
             return self.supervise(sandbox, task, limits, job_dir, on_event)
+        except RunnerProtocolError:
+            raise  # the runner broke the protocol: the executor records it as a security event
         except MetagenxError as exc:
             return failure(task, type(exc).__name__, str(exc))
         finally:

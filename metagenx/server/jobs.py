@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from metagenx.controller.tasks import job_directory
+from metagenx.outputs.collect import refusal
 from metagenx.server.access import find_project, study_for
 from metagenx.server.identity import Account
 from metagenx.server.service import Service
@@ -150,6 +152,10 @@ def artifact_path(session: Session, job: Job, kind: str) -> Path:
     if not path.is_absolute() and job.study_id is not None:
         study = session.get_one(Study, job.study_id)
         path = Path(study.directory or ".") / path
-    if not path.is_file():
-        raise HTTPException(404, f"the {kind} file of job {job.id} is no longer on the server")
+    try:
+        changed = refusal(os.lstat(path), None)
+    except OSError:
+        raise HTTPException(404, f"the {kind} file of job {job.id} is no longer on the server") from None
+    if changed is not None:  # looked at again when served: what is served is what was collected
+        raise HTTPException(404, f"the {kind} file of job {job.id} is not served: it is {changed}")
     return path

@@ -12,7 +12,7 @@ import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -84,7 +84,8 @@ def artifacts() -> Path:
 
 
 class Watched:
-    """A page with everything it requested and every script error it raised."""
+    """A page with everything it requested, every script error it raised, and every breach of the
+    server's Content-Security-Policy the browser refused."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
@@ -92,6 +93,11 @@ class Watched:
         self.errors: list[str] = []
         page.on("request", lambda request: self.requests.append(request.url))
         page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", self.on_console)
+
+    def on_console(self, message: Any) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.errors.append(message.text)
 
     def check(self, server: Server) -> None:
         """No script error, and nothing loaded from anywhere but the server (it works offline)."""
