@@ -8,8 +8,11 @@ a fixed generation budget, all outputs written) are added to the same study and 
 Rounds alternate the two sides, so a busy machine slows both alike. Prints each round,
 the ratio of the median wall times, sandboxed / plain (expected ≤ 1.10), and the ratio
 of the runners' CPU time on the fits (read from ``/proc``; less sensitive to other load
-on the machine). The FOMs of both sides must be identical. Needs root and bubblewrap
-(see docs/security.md).
+on the machine). The FOMs of both sides must be identical. Then it times the checks a server
+makes of uploads in the sandbox (:class:`metagenx.untrusted.UntrustedReader`): a model check and
+a study expansion (a 12-start study of the same template), each in a fresh sandboxed reader,
+against the same check in a plain child process, and prints seconds per check. Needs root and
+bubblewrap (see docs/security.md).
 
     python bench/sandbox_overhead.py              # 12 fits × 100 generations, 3 rounds
     python bench/sandbox_overhead.py --quick      # 4 fits × 10 generations, 1 round
@@ -18,6 +21,7 @@ on the machine). The FOMs of both sides must be identical. Needs root and bubble
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -139,6 +143,37 @@ def main() -> None:
     print(f"\nmedian wall time: plain {wall_plain:.2f} s, sandboxed {wall_sandboxed:.2f} s (identical FOMs)")
     print(f"runner CPU-time ratio sandboxed / plain: {cpu_ratio:.3f}")
     print(f"wall-time ratio sandboxed / plain: {wall_sandboxed / wall_plain:.3f} (expected ≤ 1.10)")
+    time_checks(policy, Path(model), rounds=max(3, rounds))
+
+
+def time_checks(policy: SandboxPolicy, model: Path, rounds: int) -> None:
+    """Seconds per upload check and per study expansion, sandboxed and in a plain child."""
+    import shutil
+
+    from metagenx.sandbox import SandboxMode
+    from metagenx.untrusted.reader import UntrustedReader
+
+    readers = {"plain": SandboxMode.UNSAFE_OFF, "sandboxed": SandboxMode.REQUIRED}
+    print(f"\nchecks of an upload ({rounds} each, a fresh reader process every time):")
+    with tempfile.TemporaryDirectory(prefix="metagenx-bench-") as folder:
+        os.chmod(folder, 0o755)  # as a server's study folder: readable by the sandbox's uid
+        template = Path(folder) / model.name
+        shutil.copyfile(model, template)
+        study = {"template": template.name, "repeats": 12}
+        for name, mode in readers.items():
+            reader = UntrustedReader(mode, policy)
+            checks, expansions = [], []
+            for _ in range(rounds):
+                started = time.perf_counter()
+                reader.check_model(template, 50 * 2**20)
+                checks.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                reader.expand_study(study, Path(folder), template)
+                expansions.append(time.perf_counter() - started)
+            print(
+                f"  {name:>9}: model check {statistics.median(checks):.2f} s, "
+                f"study check (expansion) {statistics.median(expansions):.2f} s"
+            )
 
 
 if __name__ == "__main__":

@@ -18,15 +18,12 @@ from metagenx.engine.model import GenxModel
 from metagenx.engine.result import FitResult
 from metagenx.errors import OutputError
 from metagenx.outputs.files import Staging, reason
+from metagenx.outputs.names import FIT_PNG, FOM_PNG, PARAMETERS_CSV, RESULT_JSON
 from metagenx.outputs.plots import fit_figure, fom_figure, png_bytes
 from metagenx.outputs.tables import parameters_csv
 
 __all__ = ["FIT_PNG", "FOM_PNG", "PARAMETERS_CSV", "RESULT_JSON", "OutputFiles", "write_outputs"]
 
-RESULT_JSON = "result.json"
-PARAMETERS_CSV = "parameters.csv"
-FIT_PNG = "fit.png"
-FOM_PNG = "fom.png"
 MODEL_SUFFIXES = (".hgx", ".gx")
 
 

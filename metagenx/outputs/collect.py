@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from metagenx.outputs import FIT_PNG, FOM_PNG, PARAMETERS_CSV, RESULT_JSON
+from metagenx.outputs.names import FIT_PNG, FOM_PNG, PARAMETERS_CSV, RESULT_JSON, SOLVE_JSON
 
-SOLVE_JSON = "solve.json"
 FIT_OUTPUTS = {
     "result_json": RESULT_JSON,
     "parameters_csv": PARAMETERS_CSV,

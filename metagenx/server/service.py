@@ -36,7 +36,7 @@ from metagenx.server.scheduler import RunningLimits, ServerController
 from metagenx.server.settings import Settings
 from metagenx.server.uploads import SavedFile, save_model
 from metagenx.store import Job, JobState, counts_by_state, open_store
-from metagenx.untrusted import UntrustedReader
+from metagenx.untrusted.reader import UntrustedReader
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from metagenx.engine.files import model_format
 from metagenx.errors import ModelFileError
 from metagenx.server.settings import MIB
-from metagenx.untrusted import UntrustedReader
+from metagenx.untrusted.reader import UntrustedReader
 
 UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]+")
 CHUNK = 1 << 20

@@ -36,6 +36,7 @@ from metagenx.events import (
     is_terminal,
 )
 from metagenx.outputs.collect import collect, fit_outputs
+from metagenx.outputs.names import SOLVE_JSON
 from metagenx.solve.dispatch import Dispatch, Inbox
 from metagenx.solve.racing import Race, RacingRule, starts_needed
 from metagenx.solve.result import SolveResult, StartSummary, parameter_spread
@@ -372,7 +373,7 @@ def solve(
     if out_path is not None:
         from metagenx.outputs.files import write_atomic
 
-        solve_json = out_path.with_name("solve.json")
+        solve_json = out_path.with_name(SOLVE_JSON)
         write_atomic(solve_json, (result.to_json() + "\n").encode("utf-8"))
         result.outputs["solve_json"] = str(solve_json)
     return result

@@ -7,7 +7,3 @@ passes between them, :mod:`metagenx.untrusted.specs` what a study's answer must 
 """
 
 from __future__ import annotations
-
-from metagenx.untrusted.reader import READ_LIMITS, UntrustedReader
-
-__all__ = ["READ_LIMITS", "UntrustedReader"]
