@@ -223,6 +223,11 @@ def results_command(
         result = FitResult.from_dict(job["result"])
         console.print(parameter_table(result))
         console.print(f"FOM ({result.fom_name}) {result.fom:.6g}; stopped: {result.stop_reason.value}")
+        if not result.complete:
+            console.print(
+                f"[bold yellow]partial:[/] job {job_id} is {job['state']}; these are the best values "
+                "found before it was stopped, not a finished fit"
+            )
         if download is not None:
             for artifact in job["artifacts"]:
                 path = client.download(artifact["url"], download / artifact["name"])

@@ -4,6 +4,7 @@ from metagenx.cli import (  # noqa: F401
     client,
     cluster,
     convert,
+    db,
     examples,
     fit,
     info,

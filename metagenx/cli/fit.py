@@ -77,6 +77,12 @@ def show_summary(console: Console, result: FitResult) -> None:
         f"(seed {result.seed}); stopped: {result.stop_reason.value}",
         highlight=False,
     )
+    if not result.complete:
+        console.print(
+            "[bold yellow]interrupted:[/] these are the best values found before the stop, not a "
+            "finished fit (result.json says complete: false)",
+            highlight=False,
+        )
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from types import FrameType
 from rich.console import Console
 
 STOP_FIT = "stopping after this generation; the best result so far is kept (Ctrl-C again to abort)…"
+STOP_TUNE = "stopping: the trial running now is dropped, the finished ones are kept (Ctrl-C again to abort)…"
 RESUMABLE = "interrupting: running fits are re-queued; run the same command again to resume…"
 
 

@@ -117,6 +117,12 @@ def show_solve(console: Console, result: SolveResult) -> None:
         f"{result.wall_time:.1f} s; ended: {result.stop_reason}",
         highlight=False,
     )
+    if not result.best.complete:
+        console.print(
+            "[bold yellow]interrupted:[/] this is the best fit found before the stop, not the solve's "
+            "answer (result.json says complete: false); run the solve again for one",
+            highlight=False,
+        )
     folder = Path(result.outputs["model"]).parent if "model" in result.outputs else None
     if folder is not None:
         console.print(f"wrote {result.outputs['model']} and result.json, solve.json, plots in {folder}")

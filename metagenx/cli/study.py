@@ -50,10 +50,15 @@ def run_and_report(
         outcome = run_study(
             definition, directory, defaults=settings, executor=executor, db=db, listener=display, stop=stop
         )
-    print_results(console, directory, outcome.results)
-    if outcome.summary.interrupted:
-        console.print(f"interrupted; resume with the same command (results so far in {directory})")
+    if outcome.results is None:
+        done = outcome.summary.counts.get("succeeded", 0)
+        total = sum(outcome.summary.counts.values())
+        console.print(
+            f"interrupted: {done} of {total} fits done, the ones cut short are queued again; resume with "
+            f"the same command ('metagenx study results {directory}' writes the tables so far)"
+        )
         raise typer.Exit(130)
+    print_results(console, directory, outcome.results)
     if outcome.summary.counts.get("failed", 0):
         raise typer.Exit(1)
 

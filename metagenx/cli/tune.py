@@ -12,7 +12,7 @@ from rich.console import Console
 
 from metagenx.cli.app import app
 from metagenx.cli.options import with_fit_settings
-from metagenx.cli.signals import STOP_FIT, stop_on_signals
+from metagenx.cli.signals import STOP_TUNE, stop_on_signals
 from metagenx.engine.settings import FitSettings
 from metagenx.solve.settings_file import SettingsFile
 from metagenx.solve.tune import TuneSettings, study_name_for, tune
@@ -85,7 +85,7 @@ def tune_command(
     storage = open_tune_storage(store)
     stop = threading.Event()
     try:
-        with stop_on_signals(console, STOP_FIT, stop):
+        with stop_on_signals(console, STOP_TUNE, stop):
             dispatch = Dispatch(LocalExecutor(workers=workers))
             result = tune(
                 models,

@@ -156,7 +156,11 @@ class SolveCoordinator(Coordinator):
         )
         account = result.summary()
         account.pop("best")
-        best = dataclasses.replace(result.best, extra={**result.best.extra, "solve": account})
+        best = dataclasses.replace(
+            result.best,
+            extra={**result.best.extra, "solve": account},
+            complete=result.best.complete and not self.stop_event.is_set(),  # cancelled: the best so far
+        )
         return Finished(self.job_id, best, stop_reason=f"solve: {result.stop_reason}")
 
     def progress(self, p: SolveProgress) -> None:

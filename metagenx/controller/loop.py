@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from metagenx.controller.coordinated import Coordinator, coordinator_for, owning_job_id
+from metagenx.controller.faults import StorageFault, storage_problem, writable
 from metagenx.controller.tasks import task_for
 from metagenx.events import (
     Cancelled,
@@ -67,6 +68,11 @@ class Wake:
 WAKE = Wake()
 PROGRESS_WRITE_INTERVAL = 1.0
 """Seconds between progress rows written per job (every event still reaches listeners)."""
+CANCEL_GRACE = 10.0
+"""Seconds a cancelled running job has to stop after its generation and hand in its best result so
+far (kept with the cancelled job); then its runner is killed."""
+ABORT_WAIT = 1.5
+"""Seconds an interrupted controller waits for the killed fits' threads before it re-queues their jobs."""
 
 
 @dataclass
@@ -116,6 +122,15 @@ class Controller:
         self.output_limit = output_limit
         self.outputs: dict[int, Path] = {}
         """The fitted model file each running job writes (its other files go beside it)."""
+        self.kill_at: dict[int, float] = {}
+        """Cancelled running jobs: when to kill them if they have not handed in their result."""
+        self.stopping = False
+        """Set when interrupted: nothing the executor reports is recorded any more; the jobs that
+        were running are re-queued, uncharged."""
+        self.pending: list[ExecutorEvent] = []
+        """Events taken from the executor and not yet recorded (kept through a storage fault)."""
+        self.fault: StorageFault | None = None
+        """The storage fault in progress, if any (see :mod:`metagenx.controller.faults`)."""
 
     def recover(self) -> int:
         """Re-queue jobs left running by a controller that died; return how many."""
@@ -127,7 +142,8 @@ class Controller:
         self.events.put(WAKE)
 
     def request_cancel(self, job_id: int) -> None:
-        """Cancel a job (thread-safe): queued, it never runs; running, its runner is killed."""
+        """Cancel a job (thread-safe): queued, it never runs; running, it stops after its generation
+        and keeps its best result so far (marked incomplete), or is killed after :data:`CANCEL_GRACE` s."""
         self.cancellations.put(job_id)
 
     def run(
@@ -140,8 +156,9 @@ class Controller:
         """Run until no job of the study (None: of any study) is queued or running, or until
         ``stop`` is set; with ``until_idle=False`` (a server) only ``stop`` ends it.
 
-        On ``stop`` the running fits are killed and their jobs re-queued without being
-        charged an attempt, so running the same command again resumes exactly.
+        On ``stop`` the results already in are recorded, then the running fits are killed at
+        once and their jobs re-queued without being charged an attempt (nothing cut short is
+        recorded), so running the same command again redoes exactly those fits.
         """
         if not self.started:
             self.executor.start(self.events.put)
@@ -151,24 +168,52 @@ class Controller:
             if stop is not None and stop.is_set():
                 interrupted = True
                 break
-            self.apply_cancellations()
-            self.dispatch(study_id)
-            self.drain(timeout=0.2)
-            if until_idle and self.executor.in_flight == 0 and not self.coordinators and self.idle(study_id):
-                break
+            if self.fault is not None:  # take no job and write nothing until storage works again
+                self.take_events(timeout=0.2)
+                self.recover_storage()
+                continue
+            try:
+                self.apply_cancellations()
+                self.dispatch(study_id)
+                self.drain(timeout=0.2)
+                if (
+                    until_idle
+                    and self.executor.in_flight == 0
+                    and not self.coordinators
+                    and self.idle(study_id)
+                ):
+                    break
+            except DBAPIError as exc:
+                self.storage_failed(exc)
         if interrupted:
-            self.abandon_coordinators()
-            self.executor.shutdown(stop_running=False, timeout=10.0)
-            self.drain(timeout=0.0)
-            with self.store.session() as session:
-                requeue_running(session, worker=self.worker)
+            self.abort()
         with self.store.session() as session:
             counts = {state.value: n for state, n in counts_by_state(session, study_id).items()}
         return RunSummary(counts, interrupted)
 
-    def close(self) -> None:
+    def abort(self) -> None:
+        """Keep what ended, kill what runs, re-queue it uncharged; nothing cut short is recorded."""
+        self.drain(timeout=0.0)
+        self.stopping = True
         self.abandon_coordinators()
-        self.executor.shutdown(stop_running=True)
+        self.executor.shutdown(stop_running=False, timeout=ABORT_WAIT)
+        self.discard_events()
+        with self.store.session() as session:
+            requeue_running(session, worker=self.worker)
+
+    def discard_events(self) -> None:
+        """Drop what the executor reported after the interruption (the ends of killed fits)."""
+        while True:
+            try:
+                self.events.get_nowait()
+            except queue.Empty:
+                return
+
+    def close(self) -> None:
+        """End the executor; a fit still running (a second Ctrl-C) is killed, and its job stays
+        running in the store for the next controller to re-queue, uncharged."""
+        self.abandon_coordinators()
+        self.executor.shutdown(stop_running=False, timeout=ABORT_WAIT)
 
     def abandon_coordinators(self) -> None:
         """End every solve and tune at once; their jobs stay running in the store (to re-queue)."""
@@ -188,15 +233,31 @@ class Controller:
             with self.store.session() as session:
                 cancelled = cancel(session, job_id)
             if cancelled:
-                coordinator = self.coordinators.pop(job_id, None)
+                coordinator = self.coordinators.get(job_id)
                 if coordinator is not None:
-                    coordinator.abandon()
+                    coordinator.stop_event.set()  # a solve ends with its best answer so far
                 else:
-                    self.executor.kill(job_id)
+                    self.executor.stop(job_id)  # queued in the executor: dropped; running: stops
+                self.kill_at[job_id] = time.monotonic() + CANCEL_GRACE
                 self.notify(Cancelled(job_id))
+        self.kill_overdue()
+
+    def kill_overdue(self) -> None:
+        """Kill the cancelled jobs that did not stop within :data:`CANCEL_GRACE` s."""
+        now = time.monotonic()
+        for job_id, deadline in list(self.kill_at.items()):
+            if now < deadline:
+                continue
+            del self.kill_at[job_id]
+            coordinator = self.coordinators.pop(job_id, None)
+            if coordinator is not None:
+                coordinator.abandon()
+            else:
+                self.executor.kill(job_id)
 
     def dispatch(self, study_id: int | None) -> None:
-        while self.busy() < self.executor.capacity:
+        """Hand queued jobs to the executor while it has room (none once stopping)."""
+        while not self.stopping and self.busy() < self.executor.capacity:
             with self.store.session() as session:
                 job = claim_next(session, study_id, self.worker, exclude_owners=self.owners_to_skip(session))
                 if job is None:
@@ -240,6 +301,10 @@ class Controller:
         """Owners whose queued jobs must wait for now (e.g. at a limit of running fits); none here."""
         return set()
 
+    def finished(self, study_id: int | None) -> bool:
+        """Nothing of the study is in flight here, queued or running in the store."""
+        return self.executor.in_flight == 0 and not self.coordinators and self.idle(study_id)
+
     def idle(self, study_id: int | None) -> bool:
         with self.store.session() as session:
             counts = counts_by_state(session, study_id)
@@ -247,7 +312,15 @@ class Controller:
 
     # -- recording ---------------------------------------------------------------------
     def drain(self, timeout: float) -> None:
-        """Record every event waiting (waiting up to ``timeout`` s for the first)."""
+        """Record every event waiting (waiting up to ``timeout`` s for the first), then tell the
+        listeners. Events that cannot be recorded for a storage fault are kept (:attr:`pending`)
+        and :class:`DBAPIError` is raised."""
+        self.take_events(timeout)
+        self.record_pending()
+
+    def take_events(self, timeout: float) -> None:
+        """Move the executor's events (waiting up to ``timeout`` s for the first) to :attr:`pending`;
+        coordinated jobs' events go to their coordinators."""
         try:
             first = self.events.get(timeout=timeout) if timeout > 0 else self.events.get_nowait()
         except queue.Empty:
@@ -258,43 +331,91 @@ class Controller:
                 waiting.append(self.events.get_nowait())
             except queue.Empty:
                 break
-        batch = [item for item in waiting if not isinstance(item, Wake) and not self.route(item)]
+        for item in waiting:
+            if isinstance(item, Wake) or self.route(item):
+                continue
+            if self.fault is not None and isinstance(item, Progress):
+                # while nothing can be written, only each job's latest progress is worth keeping
+                self.pending = [
+                    e for e in self.pending if not (isinstance(e, Progress) and e.job_id == item.job_id)
+                ]
+            self.pending.append(item)
+
+    def record_pending(self) -> None:
+        """Record :attr:`pending` in order; what is recorded is told to the listeners."""
+        batch, self.pending = self.pending, []
         if not batch:
             return
         try:
             with self.store.session() as session:
                 for item in batch:
                     self.record(session, item)
+            done = batch
         except DBAPIError:
+            self.pending = batch + self.pending
             raise
         except Exception:  # one bad event must never stop the controller: find it, fail its job
             log.exception("recording a batch of %d events failed; recording them one by one", len(batch))
-            self.record_one_by_one(batch)
-        for item in batch:
+            done = self.record_one_by_one(batch)
+        for item in done:
             if is_terminal(item):
                 self.forget(item.job_id)
             self.notify(item)
 
-    def record_one_by_one(self, batch: list[ExecutorEvent]) -> None:
-        """Record each event in a transaction of its own; fail the jobs whose events cannot be."""
+    def record_one_by_one(self, batch: list[ExecutorEvent]) -> list[ExecutorEvent]:
+        """Record each event in a transaction of its own; fail the jobs whose events cannot be.
+        Returns the events dealt with; on a storage fault the rest stays pending."""
         broken: dict[int, str] = {}
-        for item in batch:
+        for index, item in enumerate(batch):
             try:
                 with self.store.session() as session:
                     self.record(session, item)
             except DBAPIError:
+                self.pending = batch[index:] + self.pending
+                if broken:
+                    self.fail_unrecorded(broken)
                 raise
             except Exception as exc:
                 log.exception("job %s: could not record a %r event", item.job_id, item.type)
                 broken[item.job_id] = f"metagenx could not record its {item.type!r} event: {exc}"
         if broken:
             self.fail_unrecorded(broken)
+        return batch
 
     def forget(self, job_id: int) -> None:
         """Drop what the controller kept about a job whose task ended."""
         self.last_progress_write.pop(job_id, None)
         self.coordinators.pop(job_id, None)
         self.outputs.pop(job_id, None)
+        self.kill_at.pop(job_id, None)
+
+    # -- storage faults ----------------------------------------------------------------
+    def storage_failed(self, error: Exception, folder: Path | None = None) -> None:
+        """Enter (or stay in) a storage fault: take no job, keep events, retry later."""
+        text = str(getattr(error, "orig", None) or error)
+        reason = storage_problem(text) or f"the job store failed: {' '.join(text.split())[:300]}"
+        if self.fault is None:
+            self.fault = StorageFault(reason, folder)
+            log.error("storage fault: %s", self.fault.describe())
+        else:
+            self.fault.failed_again()
+
+    def recover_storage(self) -> None:
+        """Try again, when due: a job folder must take a probe file, the store the pending events."""
+        fault = self.fault
+        if fault is None or not fault.due():
+            return
+        if fault.folder is not None and not writable(fault.folder):
+            fault.failed_again()
+            return
+        self.fault = None
+        try:
+            self.record_pending()
+        except DBAPIError as exc:
+            self.fault = fault
+            self.storage_failed(exc)
+            return
+        log.warning("storage works again after: %s", fault.reason)
 
     def fail_unrecorded(self, reasons: Mapping[int, str]) -> None:
         """Fail the running jobs whose events could not be recorded (with the reason)."""
@@ -315,7 +436,12 @@ class Controller:
         return True
 
     def record(self, session: Any, event: ExecutorEvent) -> None:
-        """Store what ``event`` says about its job (the job is the one the event was bound to)."""
+        """Store what ``event`` says about its job (the job is the one the event was bound to).
+
+        Nothing is recorded once stopping: the jobs that ran are re-queued, uncharged.
+        """
+        if self.stopping:
+            return
         job = session.get(Job, event.job_id)
         if job is None:
             return
@@ -324,6 +450,8 @@ class Controller:
                 self.record_progress(session, job, event)
             case Started(pid=pid):
                 record_event(session, job, EventKind.LOG, data={"message": f"runner pid {pid} started"})
+            case Finished(result=result) if job.state == JobState.RUNNING and not result.complete:
+                release(session, job, "interrupted: the fit was stopped before it ended; it runs again")
             case Finished(result=result, stop_reason=stop_reason):
                 if job.state in (JobState.RUNNING, JobState.CANCELLED):
                     finish(session, job, dataclasses.replace(result, model_path=job.model_path))
@@ -336,6 +464,13 @@ class Controller:
                     self.add_artifacts(session, job, True)
             case Log(message=message):
                 record_event(session, job, EventKind.LOG, data={"message": message})
+            case Failed(kind="OutputError", message=message) if storage_problem(message):
+                if job.state == JobState.RUNNING:
+                    release(
+                        session, job, f"waiting: {storage_problem(message)}; it runs again when it can write"
+                    )
+                    folder = self.outputs.get(job.id)
+                    self.storage_failed(OSError(message), folder.parent.parent if folder else None)
             case Failed(message=message):
                 if job.state == JobState.RUNNING:
                     fail(session, job, message, retryable=False)
@@ -383,3 +518,8 @@ class Controller:
                 listener(event)
             except Exception:  # a display must never stop the controller
                 log.exception("event listener failed")
+
+
+def same_progress(event: ExecutorEvent, other: Progress) -> bool:
+    """Whether ``event`` is a progress report of the same job as ``other`` (which supersedes it)."""
+    return isinstance(event, Progress) and event.job_id == other.job_id

@@ -230,6 +230,7 @@ def run_fit(
         datasets=dataset_curves(model),
         genx_version=modules.version,
         metagenx_version=__version__,
+        complete=reason is not StopReason.REQUESTED,
     )
     if settings.polish and not (stop_event is not None and stop_event.is_set()):
         from metagenx.solve.polish import polish_result  # a fit stopped on request is not polished

@@ -64,6 +64,8 @@ class FitResult:
 
     ``fom_history`` holds the best FOM after each generation (index 0: the initial
     population). ``wall_time`` is seconds from the first FOM evaluation to the stop.
+    ``complete`` is False for a fit cut short on request (Ctrl-C, a cancel, a stopping
+    controller): its values are the best found so far, not a finished fit's.
     """
 
     model_path: str
@@ -85,6 +87,7 @@ class FitResult:
     error_message: str | None = None
     format: int = RESULT_FORMAT
     extra: dict[str, Any] = field(default_factory=dict)
+    complete: bool = True
 
     @property
     def values(self) -> dict[str, float]:
@@ -105,6 +108,7 @@ class FitResult:
         data["datasets"] = [DatasetCurve(**d) for d in data["datasets"]]
         data["settings"] = ResolvedSettings.from_dict(data["settings"])
         data["stop_reason"] = StopReason(data["stop_reason"])
+        data.setdefault("complete", data["stop_reason"] is not StopReason.REQUESTED)  # older results
         return cls(**data)
 
     @classmethod

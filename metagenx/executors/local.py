@@ -6,6 +6,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass
 
 from metagenx.errors import RunnerProtocolError
@@ -63,7 +64,9 @@ class LocalExecutor(Executor):
         self.lock = threading.Lock()
         self.pending: set[int] = set()
         self.cancelled: set[int] = set()
+        self.stop_before_start: set[int] = set()
         self.closing = threading.Event()
+        self.aborting = threading.Event()
 
     @property
     def capacity(self) -> int:
@@ -89,6 +92,8 @@ class LocalExecutor(Executor):
         self.tasks.put((task, group))
 
     def stop(self, job_id: int) -> None:
+        with self.lock:
+            self.stop_before_start.add(job_id)  # still queued here: it is dropped, never started
         for slot in self.slots:
             if slot.job_id == job_id and slot.runner is not None:
                 slot.runner.request_stop()
@@ -101,18 +106,29 @@ class LocalExecutor(Executor):
                 slot.runner.kill()
 
     def shutdown(self, *, stop_running: bool = True, timeout: float = 30.0) -> None:
+        """With ``stop_running``, running fits stop after their generation (their results come back);
+        without, every runner is killed at once (their tasks end ``crashed``, queued ones ``dropped``)."""
         self.closing.set()
-        if stop_running:
-            for slot in self.slots:
-                if slot.runner is not None and slot.job_id is not None:
-                    slot.runner.request_stop()
+        if not stop_running:
+            self.aborting.set()
+        for slot in self.slots:
+            runner = slot.runner
+            if runner is None or (stop_running and slot.job_id is None):
+                continue
+            if stop_running:
+                runner.request_stop()
+            else:
+                runner.kill()
         for _ in self.threads:
             self.tasks.put(None)
+        deadline = time.monotonic() + timeout
         for thread in self.threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
         for slot in self.slots:
             if slot.runner is not None:
-                slot.runner.close()
+                if not stop_running:
+                    slot.runner.kill()
+                slot.runner.close()  # after a kill this only waits for the process (and its uid) to go
                 slot.runner = None
 
     # -- the slot threads --------------------------------------------------------------------
@@ -134,7 +150,7 @@ class LocalExecutor(Executor):
         while (item := self.tasks.get()) is not None:
             task, group = item
             with self.lock:
-                dropped = task.job_id in self.cancelled
+                dropped = task.job_id in self.cancelled or task.job_id in self.stop_before_start
             if dropped or self.closing.is_set():
                 self.end(task.job_id, Dropped(task.job_id, "not started"))
                 continue
@@ -152,7 +168,7 @@ class LocalExecutor(Executor):
                 slot.runner = self.runner_factory()
             slot.group = group
             with self.lock:  # a kill() that came while the runner was being replaced missed it
-                killed = task.job_id in self.cancelled
+                killed = task.job_id in self.cancelled or self.aborting.is_set()
             if killed:
                 self.end(task.job_id, Crashed(task.job_id, "cancelled"))
                 return
@@ -187,4 +203,5 @@ class LocalExecutor(Executor):
         with self.lock:
             self.pending.discard(job_id)
             self.cancelled.discard(job_id)
+            self.stop_before_start.discard(job_id)
         self.emit(event)

@@ -10,6 +10,8 @@ written, so a failure (full disk, permission denied, a plotting error) raises
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +72,14 @@ def check_model_path(model_out: Path) -> None:
         raise OutputError(f"cannot create output directory {folder}: {why}") from exc
 
 
+def remove_leftovers(paths: OutputFiles) -> None:
+    """Delete the hidden temporary twins an earlier write killed half-way left beside ``paths``."""
+    for target in paths.all:
+        for leftover in target.parent.glob(f".{glob.escape(target.stem)}.*.tmp{glob.escape(target.suffix)}"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
 def write_outputs(model: GenxModel, result: FitResult, model_out: Path) -> OutputFiles:
     """Write the fitted ``model`` at ``model_out`` and ``result``'s files beside it.
 
@@ -82,6 +92,7 @@ def write_outputs(model: GenxModel, result: FitResult, model_out: Path) -> Outpu
     """
     paths = OutputFiles.beside(Path(model_out))
     check_model_path(paths.model)
+    remove_leftovers(paths)
     # GenX remembers the last file it saved to: point it at the real file afterwards, not at
     # the temporary one (and after a failure, back at what it was).
     genx_model = model.model

@@ -98,6 +98,9 @@ def grid_figure(
     return figure, list(grid.subplots(squeeze=False).ravel())
 
 
+INTERRUPTED = "interrupted: best so far, not a finished fit"
+
+
 def figure_title(figure: Figure, text: str) -> None:
     """``text`` (one line per :data:`TITLE_LINE`) centred at the top of ``figure``."""
     height = float(figure.get_figheight())
@@ -189,6 +192,8 @@ def fit_figure(result: FitResult) -> Figure:
     rows, columns = grid_shape(max(len(used), 1))
     scale = 1.0 if columns == 1 else 0.75
     title = f"{model_name(result)}: FOM ({result.fom_name}) = {short_number(result.fom)}"
+    if not result.complete:
+        title += f" — {INTERRUPTED}"
     if skipped:
         title += f"\nnot in use, not shown: {name_list(skipped)}"
     panel = (PANEL_WIDTH * scale, PANEL_HEIGHT * scale)
@@ -265,7 +270,9 @@ def fom_figure(result: FitResult) -> Figure:
         note(ax, "no generation recorded")
     figure_title(
         figure,
-        f"{model_name(result)}: {result.stop_reason}\n"
+        f"{model_name(result)}: {result.stop_reason}"
+        + ("" if result.complete else f" — {INTERRUPTED}")
+        + "\n"
         f"{result.generations} generations, {result.evaluations} evaluations, "
         f"{seconds(result.wall_time)}",
     )

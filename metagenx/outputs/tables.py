@@ -16,8 +16,10 @@ PARAMETER_COLUMNS = (
     "error_low",
     "error_high",
     "relative_position",
+    "complete",
 )
-"""Header of ``parameters.csv``. ``relative_position``: 0 at ``min``, 1 at ``max``."""
+"""Header of ``parameters.csv``. ``relative_position``: 0 at ``min``, 1 at ``max``; ``complete``:
+``false`` on every row of a fit cut short (its values are the best so far)."""
 
 
 def number(value: float | None) -> str:
@@ -28,8 +30,8 @@ def number(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
-def parameter_row(parameter: ParameterResult) -> list[str]:
-    """One CSV row of :data:`PARAMETER_COLUMNS` for ``parameter``."""
+def parameter_row(parameter: ParameterResult, complete: bool = True) -> list[str]:
+    """One CSV row of :data:`PARAMETER_COLUMNS` for ``parameter`` (of a complete fit, or not)."""
     return [
         parameter.name,
         number(parameter.value),
@@ -39,6 +41,7 @@ def parameter_row(parameter: ParameterResult) -> list[str]:
         number(parameter.error_low),
         number(parameter.error_high),
         number(parameter.relative_position),
+        "true" if complete else "false",
     ]
 
 
@@ -51,5 +54,5 @@ def parameters_csv(result: FitResult) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(PARAMETER_COLUMNS)
-    writer.writerows(parameter_row(p) for p in result.parameters)
+    writer.writerows(parameter_row(p, result.complete) for p in result.parameters)
     return buffer.getvalue()

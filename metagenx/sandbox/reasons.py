@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import signal
+from pathlib import Path
 
 from metagenx.events import Failed
 from metagenx.sandbox.policy import Limits, format_bytes, format_seconds
@@ -56,8 +57,11 @@ ERROR_PATTERNS = (
 )
 
 
-def from_error(message: Failed, limits: Limits) -> str | None:
-    """The limit behind a runner's ``error`` message, or None if it is an ordinary error."""
+def from_error(message: Failed, limits: Limits, job_dir: Path | None = None) -> str | None:
+    """The limit behind a runner's ``error`` message, or None if it is an ordinary error (or the
+    host's disk, not the sandbox's ``/tmp``, refused the files of the job in ``job_dir``)."""
+    if message.kind == "OutputError" and job_dir is not None and str(job_dir) in message.message:
+        return None
     text = f"{message.kind}: {message.message}"
     for pattern, reason in ERROR_PATTERNS:
         if pattern.search(text):

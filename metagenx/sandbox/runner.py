@@ -129,7 +129,8 @@ class SandboxedRunnerProcess(RunnerProcess):
             if signal_number is not None:  # bwrap reports a killed runner as exit status 128 + signal
                 raise RunnerDied(death_reason(-signal_number, last_words)) from None
             raise
-        limit = reasons.from_error(outcome.message, limits) if isinstance(outcome.message, Failed) else None
+        failed = outcome.message
+        limit = reasons.from_error(failed, limits, job_dir) if isinstance(failed, Failed) else None
         if limit is None:
             return outcome
         self.retire()  # the runner hit a kernel limit: it may be in any state now

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from metagenx.errors import (
     DataFileError,
@@ -64,7 +65,17 @@ def jsonable(errors: object) -> object:
     return jsonable_encoder(errors, custom_encoder={Exception: str})
 
 
+async def database_error(request: Request, error: Exception) -> JSONResponse:
+    """503 with a sentence when the job store cannot be read or written (never a bare 500)."""
+    reason = " ".join(str(getattr(error, "orig", None) or error).split())[:300]
+    return JSONResponse(
+        {"detail": f"the job database cannot serve this request right now ({reason}); see /healthz"},
+        status_code=503,
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(MetagenxError, metagenx_error)
+    app.add_exception_handler(SQLAlchemyError, database_error)
     app.add_exception_handler(RequestValidationError, validation_error)

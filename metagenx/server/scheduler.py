@@ -3,19 +3,17 @@
 The controller claims jobs in submission order; :class:`ServerController` leaves out the
 owners that have reached their limit of running fits (:class:`RunningLimits`), so their
 next jobs wait while other users' jobs run. On stop it records nothing more: the fits it
-kills then are re-queued without being charged an attempt.
+kills then are re-queued without being charged an attempt (see :meth:`Controller.abort`).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from metagenx.controller import Controller
-from metagenx.events import ExecutorEvent
 from metagenx.executors import Executor
 from metagenx.store import Job, JobState, Store
 from metagenx.store.models import User
@@ -65,18 +63,7 @@ class ServerController(Controller):
     ) -> None:
         super().__init__(store, executor, max_solve_budget=max_solve_budget, output_limit=output_limit)
         self.limits = limits
-        self.stopping = False
-
-    def dispatch(self, study_id: int | None) -> None:
-        """As :meth:`Controller.dispatch`, but claiming nothing once stopping."""
-        if not self.stopping:
-            super().dispatch(study_id)
 
     def owners_to_skip(self, session: Session) -> set[str]:
         """Owners at their limit of running fits: their next jobs wait while others run."""
         return self.limits.owners_at_limit(session)
-
-    def record(self, session: Any, event: ExecutorEvent) -> None:
-        """Record ``event``, except while stopping: the fits killed then are re-queued, uncharged."""
-        if not self.stopping:
-            super().record(session, event)

@@ -135,9 +135,12 @@ class ProjectList(BaseModel):
 
 class Health(BaseModel):
     """``sandbox``: ``on``; ``off`` (started with --unsafe-no-sandbox: uploaded models run
-    unconfined); ``unavailable`` (required but missing: every job fails until fixed)."""
+    unconfined); ``unavailable`` (required but missing: every job fails until fixed).
+    ``database``: ``ok``, or what is wrong and what to do; ``storage``: ``ok``, or the storage
+    fault the controller is waiting out (a full disk...)."""
 
     status: Literal["ok", "degraded"]
     database: str
     controller: str
     sandbox: Literal["on", "off", "unavailable"]
+    storage: str = "ok"

@@ -36,11 +36,15 @@ from metagenx.server.scheduler import RunningLimits, ServerController
 from metagenx.server.settings import Settings
 from metagenx.server.uploads import SavedFile, save_model
 from metagenx.store import Job, JobState, counts_by_state, open_store
+from metagenx.store.health import StoreHealth, check_store
 from metagenx.untrusted.reader import UntrustedReader
 
 log = logging.getLogger(__name__)
 
-STOP_POLL = 0.5
+HEALTH_INTERVAL = 2.0
+"""Seconds a health check of the job store is reused."""
+THOROUGH_INTERVAL = 60.0
+"""Seconds between whole-file checks of a SQLite store by ``/healthz`` (``PRAGMA quick_check``)."""
 READERS = 4
 """Threads serving the hot reads (job status, lists, health) at once: fewer than the store's pooled
 connections, so that no request opens (and configures) a connection of its own; more would
@@ -72,6 +76,8 @@ class Service:
         self.metrics = ServerMetrics(self.job_counts, lambda: self.executor.capacity)
         self.reader = UntrustedReader(self.sandbox.mode, self.sandbox.policy)
         self.hider = PathHider(self.settings.data_dir)
+        self.health: tuple[StoreHealth, float] | None = None
+        self.last_thorough: float | None = None
         """Hides the server's folders in what the API shows."""
         """Reads uploaded files (model checks, study expansion, order values) in the sandbox."""
         self.readers = ThreadPoolExecutor(READERS, thread_name_prefix="metagenx-read")
@@ -114,19 +120,12 @@ class Service:
     def stop(self, timeout: float = 30.0) -> None:
         """Kill running fits and re-queue their jobs (not charged), then close the store.
 
-        Every runner is killed, busy or idle, until the controller thread has ended: once
-        stopping, nothing a runner reports is recorded, and the controller re-queues the jobs
-        that were running as it exits.
+        The controller records what ended before the stop, then kills every runner and records
+        nothing more (:meth:`~metagenx.controller.Controller.abort`).
         """
-        self.controller.stopping = True
         self.stop_event.set()
-        deadline = time.monotonic() + timeout
-        while self.thread is not None and self.thread.is_alive() and time.monotonic() < deadline:
-            for slot in getattr(self.executor, "slots", ()):  # local runners; Dask's die with their tasks
-                runner = slot.runner
-                if runner is not None:
-                    runner.kill()
-            self.thread.join(STOP_POLL)
+        if self.thread is not None:
+            self.thread.join(timeout)
         self.readers.shutdown(wait=True, cancel_futures=True)
         self.store.close()
 
@@ -159,6 +158,17 @@ class Service:
             self.reader,
             max_bytes=self.settings.max_upload_bytes,
         )
+
+    def database_health(self) -> StoreHealth:
+        """Every table of the store read (at most every :data:`HEALTH_INTERVAL` s), and the whole of
+        a SQLite file checked (at most every :data:`THOROUGH_INTERVAL` s)."""
+        now = time.monotonic()
+        if self.health is None or self.health[1] + HEALTH_INTERVAL < now:
+            thorough = self.last_thorough is None or self.last_thorough + THOROUGH_INTERVAL < now
+            if thorough:
+                self.last_thorough = now
+            self.health = (check_store(self.store, thorough=thorough), now)
+        return self.health[0]
 
     def job_counts(self) -> dict[JobState, int]:
         with self.store.session() as session:

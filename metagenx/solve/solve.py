@@ -15,6 +15,7 @@ of a population of 5, the polish) that writes the usual output files when ``out`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import queue
@@ -257,7 +258,8 @@ class Solver:
         """Re-run the best answer briefly: polish it (if not yet) and write the outputs (with ``out``).
 
         Returns the final fit, its files (kind → path, found under their fixed names), and notes."""
-        needs_polish = self.settings.fit.polish and "polish" not in best.extra
+        stopped = self.stop_event.is_set()  # interrupted: write what there is, quickly
+        needs_polish = self.settings.fit.polish and "polish" not in best.extra and not stopped
         if out is None and not needs_polish:
             return best, {}, []
         notes = []
@@ -272,7 +274,7 @@ class Solver:
             "max_generations": 1,
             "max_time": None,
             "max_evaluations": None,
-            "polish": self.settings.fit.polish,
+            "polish": self.settings.fit.polish and not stopped,
         }
         job_id = self.dispatch.new_job_id(self.inbox)
         task = self.task(job_id, settings, best=best, output=None if out is None else str(out))
@@ -352,6 +354,8 @@ def solve(
         best = min(solver.results.values(), key=lambda r: r.fom)
         out_path = None if out is None else Path(out)
         final, artifacts, notes = solver.finishing(best, out_path)
+        if solver.stop_event.is_set():  # stopped on request: the best so far, not the solve's answer
+            final = dataclasses.replace(final, complete=False)
     finally:
         if own:
             dispatch.shutdown()
@@ -376,4 +380,10 @@ def solve(
         solve_json = out_path.with_name(SOLVE_JSON)
         write_atomic(solve_json, (result.to_json() + "\n").encode("utf-8"))
         result.outputs["solve_json"] = str(solve_json)
+        if not final.complete and "result_json" in artifacts:  # say so in the fit's own files too
+            from metagenx.outputs.tables import parameters_csv
+
+            write_atomic(Path(artifacts["result_json"]), (final.to_json() + "\n").encode("utf-8"))
+            if "parameters_csv" in artifacts:
+                write_atomic(Path(artifacts["parameters_csv"]), parameters_csv(final).encode("utf-8"))
     return result

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from metagenx.engine.settings import STRATEGIES, check_keys
-from metagenx.errors import SettingsError
+from metagenx.errors import MetagenxError, SettingsError
 from metagenx.solve.dispatch import Dispatch
 from metagenx.solve.racing import AGREE
 from metagenx.solve.settings import SolveSettings, start_settings
@@ -73,6 +73,10 @@ class TuneSettings:
         """Build from a mapping (e.g. an API request), naming any unknown key."""
         check_keys(cls, values, "tune")
         return cls(**values)
+
+
+class TuneInterrupted(MetagenxError):
+    """The tune was interrupted: the trial running then is recorded as failed, not scored."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,7 @@ class Objective:
         runs = []
         for index in range(self.settings.seeds):
             if self.stop.is_set():
-                raise SettingsError("tune interrupted")
+                raise TuneInterrupted(f"trial {trial.number} was interrupted; it does not count")
             settings = SolveSettings(
                 fit=start_settings({**fit, **self.settings.fixed, "seed": 1000 * (index + 1)}),
                 budget=self.settings.run_budget,
@@ -188,6 +192,8 @@ class Objective:
                 abandon=self.abandon,
                 group=self.group,
             )
+            if self.stop.is_set():  # the solve was cut short: its figures would mislead the tune
+                raise TuneInterrupted(f"trial {trial.number} was interrupted; it does not count")
             best = self.learn_best(trial.study, model, result.fom)
             runs.append({"fom": result.fom, "wall_time": result.wall_time, "trace": result.trace})
             if self.on_run is not None:
@@ -274,6 +280,8 @@ def tune(
             catch=(),
             callbacks=[lambda s, t: s.stop() if stop.is_set() else None],
         )
+    except TuneInterrupted as interrupted:  # Optuna records the trial as failed; the rest stands
+        log.info("%s", interrupted)
     finally:
         if own:
             dispatch.shutdown()

@@ -116,6 +116,7 @@ def open_store(url: str | None, data_dir: Path, *, migrate: bool = True) -> Stor
                 _upgrade(connection)
             else:
                 connection.execute(text("SELECT 1"))
+            damage = _sqlite_damage(connection)
     except DBAPIError as error:
         engine.dispose()
         reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
@@ -128,6 +129,12 @@ def open_store(url: str | None, data_dir: Path, *, migrate: bool = True) -> Stor
             f"the job database {describe_url(resolved)} has a schema this metagenx does not know "
             f"({error}); it was probably written by a newer metagenx: upgrade metagenx"
         ) from None
+    if damage is not None:
+        engine.dispose()
+        raise StoreError(
+            f"the job database {describe_url(resolved)} is damaged ({damage}): stop metagenx, keep a "
+            "copy of the file, and restore the last backup (metagenx db backup makes one)"
+        )
     return Store(engine)
 
 
@@ -157,6 +164,15 @@ def head_revision() -> str | None:
 def current_revision(connection: Connection) -> str | None:
     """The schema revision of the database behind ``connection`` (None when empty)."""
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def _sqlite_damage(connection: Connection) -> str | None:
+    """SQLite's own check of the whole file (``PRAGMA quick_check``): None when sound."""
+    if connection.dialect.name != "sqlite":
+        return None
+    rows = [str(row[0]) for row in connection.execute(text("PRAGMA quick_check(3)"))]
+    connection.rollback()
+    return None if rows == ["ok"] else "; ".join(rows)
 
 
 def _upgrade(connection: Connection) -> None:

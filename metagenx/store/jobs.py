@@ -120,9 +120,11 @@ def claim_next(
 
 
 def finish(session: Session, job: Job | int, result: FitResult, *, keep_curves: bool = False) -> Job:
-    """Record the result of a running job, which succeeds.
+    """Record the result of a running job, which succeeds; an incomplete result (a fit stopped
+    before it ended) cannot, and raises :class:`JobStateError`.
 
-    A job cancelled while it ran stays cancelled but keeps the result it stopped with.
+    A job cancelled while it ran stays cancelled but keeps the result it stopped with (marked
+    incomplete).
     ``keep_curves=False`` leaves the measured/simulated curves out of the stored result
     (they are in the job's result file). Raises :class:`JobStateError` for a job that
     is not running or cancelled.
@@ -146,6 +148,10 @@ def finish_with(
     loaded = _get(session, job, lock=True)
     if loaded.state not in (JobState.RUNNING, JobState.CANCELLED):
         raise JobStateError(f"job {loaded.id} is {loaded.state.value}; only a running job can finish")
+    if loaded.state == JobState.RUNNING and result.get("complete") is False:
+        raise JobStateError(
+            f"job {loaded.id}: a fit stopped before it ended cannot make the job succeed; queue it again"
+        )
     loaded.result = result
     loaded.fom = fom if fom is not None and math.isfinite(fom) else None
     loaded.stop_reason = stop_reason

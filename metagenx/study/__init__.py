@@ -109,7 +109,9 @@ class Study:
         from metagenx.study.run import run_study
 
         folder = Path(directory) if directory is not None else Path.cwd() / self.name
-        return run_study(self.definition, folder, workers=workers, db=db).results.table
+        results = run_study(self.definition, folder, workers=workers, db=db).results
+        assert results is not None, "only an interrupted run has no results"
+        return results.table
 
     def to_dict(self, *, absolute: bool = False) -> dict[str, Any]:
         """The study-file form (as JSON-ready dicts), see :meth:`StudyDefinition.to_dict`."""

@@ -64,10 +64,19 @@ class ResultRow:
     wall_time: float | None = None
     stop_reason: str | None = None
     error: str | None = None
+    complete: bool | None = None
+    """Whether the values are a finished fit's (False: the best found before it was cut short,
+    e.g. a cancelled job's); None without a result."""
 
     @property
     def succeeded(self) -> bool:
-        return self.state == SUCCEEDED and self.fom is not None and math.isfinite(self.fom)
+        """A finished, complete fit: the only rows counted in summaries and success rates."""
+        return (
+            self.state == SUCCEEDED
+            and self.complete is not False
+            and self.fom is not None
+            and math.isfinite(self.fom)
+        )
 
     @property
     def problem(self) -> str:
@@ -107,6 +116,7 @@ def with_result(row: ResultRow, result: FitResult) -> ResultRow:
         wall_time=result.wall_time,
         stop_reason=str(result.stop_reason),
         error=row.error or result.error_message,
+        complete=result.complete,
     )
     return ResultRow(**values)
 
@@ -120,7 +130,7 @@ def columns(rows: Sequence[ResultRow]) -> list[str]:
     """Column names: label, state, seed, each axis, data file, order value, FOM, each parameter, …"""
     axes = list(dict.fromkeys(k for r in rows for k in r.axes))
     parameters = list(dict.fromkeys(k for r in rows for k in r.parameters))
-    fixed = ["label", "state", "seed", *axes, "data_file", "order_value", "fom"]
+    fixed = ["label", "state", "complete", "seed", *axes, "data_file", "order_value", "fom"]
     tail = ["generations", "evaluations", "wall_time", "stop_reason", "error"]
     return fixed + [parameter_column(p, fixed + tail) for p in parameters] + tail
 
@@ -134,6 +144,7 @@ def flat(row: ResultRow, names: Sequence[str]) -> dict[str, Any]:
     values: dict[str, Any] = {
         "label": row.label,
         "state": row.state,
+        "complete": row.complete,
         "seed": row.seed,
         **row.axes,
         "data_file": row.data_file,

@@ -40,12 +40,14 @@ class StudyListener(Protocol):
 
 @dataclass(frozen=True)
 class StudyRun:
-    """What a run left: the study's id in its store, the job counts, where the results are."""
+    """What a run left: the study's id in its store, the job counts, where the results are
+    (None when interrupted: the tables are written when the study is done, or on request by
+    ``metagenx study results``)."""
 
     study_id: int
     directory: Path
     summary: RunSummary
-    results: StudyResults
+    results: StudyResults | None
 
 
 def with_defaults(definition: StudyDefinition, defaults: FitSettings | None) -> StudyDefinition:
@@ -112,7 +114,7 @@ def run_study(
             summary = controller.run(study_id, stop)
         finally:
             controller.close()
-        results = write_study_results(store, study_id, directory)
+        results = None if summary.interrupted else write_study_results(store, study_id, directory)
         return StudyRun(study_id, directory, summary, results)
     finally:
         if own_store:

@@ -96,8 +96,10 @@ def test_sigint_stops_the_fit_and_still_writes_the_best_result(superadam: Path, 
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
     result = json.loads((out.parent / "result.json").read_text())
-    assert result["stop_reason"] == "stopped on request"
-    assert "stopped on request" in stdout
+    assert result["stop_reason"] == "stopped on request" and result["complete"] is False
+    assert "stopped on request" in stdout and "interrupted:" in stdout, "labelled in every output"
+    table = (out.parent / "parameters.csv").read_text().splitlines()
+    assert table[0].endswith(",complete") and all(row.endswith(",false") for row in table[1:])
 
 
 def test_info_and_examples(superadam: Path, tmp_path: Path) -> None:

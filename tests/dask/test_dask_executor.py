@@ -157,9 +157,12 @@ def test_stop_and_cancel_reach_the_runner_on_its_worker(
     assert asked == {stopped, cancelled}
     assert summary.counts["succeeded"] == 3 and summary.counts["cancelled"] == 1
     stopped_job = by_label(store, study, "stopped")
-    assert stopped_job.stop_reason == "stopped on request" and stopped_job.fom is not None
-    assert by_label(store, study, "cancelled").state is JobState.CANCELLED
-    assert time.monotonic() - started < 60, "neither long fit ran to its generation budget"
+    assert stopped_job.runs == 2 and stopped_job.attempts == 1, "cut short, then run again, uncharged"
+    assert stopped_job.result is not None and stopped_job.result["complete"], "never a cut-short success"
+    cancelled_job = by_label(store, study, "cancelled")
+    assert cancelled_job.state is JobState.CANCELLED and cancelled_job.fom is not None, "keeps its best"
+    assert cancelled_job.result is not None and cancelled_job.result["complete"] is False
+    assert time.monotonic() - started < 60
 
 
 def test_a_controller_interrupted_mid_study_resumes_without_duplicates(

@@ -73,7 +73,7 @@ def test_table_has_a_row_per_job_and_every_column(starts: list[JobOutcome]) -> N
     assert [r["state"] for r in parsed] == ["succeeded"] * 3 + ["failed", "queued"]
     names = [p.name for p in starts[0].result.parameters] if starts[0].result else []
     assert list(parsed[0]) == [
-        *("label", "state", "seed", "repeat", "km", "data_file", "order_value", "fom"),
+        *("label", "state", "complete", "seed", "repeat", "km", "data_file", "order_value", "fom"),
         *names,
         *("generations", "evaluations", "wall_time", "stop_reason", "error"),
     ]

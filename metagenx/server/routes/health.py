@@ -6,8 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from metagenx.server.auth import CurrentAdmin
 from metagenx.server.deps import ServiceDep
@@ -18,17 +17,20 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
 async def health(service: ServiceDep) -> JSONResponse:
-    """``ok`` while the database answers and the controller runs; 503 otherwise."""
-    try:
-        await service.read(lambda session: session.execute(text("SELECT 1")))
-        database = "ok"
-    except SQLAlchemyError as error:
-        database = f"unreachable: {type(error).__name__}"
+    """``ok`` while every table of the database reads, the controller runs and can write, and the
+    sandbox is there; 503 otherwise, saying what is wrong and what to do."""
+    database = (await run_in_threadpool(service.database_health)).describe()
     controller = "running" if service.alive else (service.failure or "not running")
+    fault = service.controller.fault
+    storage = "ok" if fault is None else fault.describe()
     sandbox = service.sandbox.state
-    ok = database == "ok" and service.alive and sandbox != "unavailable"
+    ok = database == "ok" and service.alive and sandbox != "unavailable" and fault is None
     body = Health(
-        status="ok" if ok else "degraded", database=database, controller=controller, sandbox=sandbox
+        status="ok" if ok else "degraded",
+        database=database,
+        controller=controller,
+        sandbox=sandbox,
+        storage=storage,
     )
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 

@@ -182,7 +182,12 @@ export async function render(main, { params, signal }) {
   }
 
   async function result() {
-    el.error.replaceChildren(job.error ? message(job.error) : '');
+    const partial = job.result && job.result.complete === false
+      ? h('div', { class: 'note partial', 'data-testid': 'partial-result' },
+        `Partial result: the job was ${job.state === 'cancelled' ? 'cancelled' : 'stopped'} before it ended; `
+        + 'these are the best values it had found, not a finished fit.')
+      : '';
+    el.error.replaceChildren(job.error ? message(job.error) : '', partial);
     if (job.result) {
       fomPlot.fomName = job.result.fom_name;
       el.parameters.replaceChildren(parameterTable(job.result.parameters));
