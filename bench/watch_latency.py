@@ -122,7 +122,7 @@ def on_event(event: Event, recorded: dict[int, float]) -> None:
 
 def measure_server(template: Path, payloads: list[bytes], generations: int) -> Measurement:
     """A watch on ``metagenx serve``: file closed -> finished ``row`` event on the watch's SSE stream."""
-    from metagenx.server.client import ApiClient, ClientConfig
+    from metagenx.client import ApiClient, ClientConfig
     from metagenx.watch.remote import RemoteWatch
 
     found = Measurement()

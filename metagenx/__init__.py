@@ -10,14 +10,13 @@ Python API::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from metagenx.api import fit, load
 from metagenx.engine.fit import Progress
 from metagenx.engine.model import GenxModel
 from metagenx.engine.result import FitResult, ParameterResult, StopReason
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import MetagenxError
+from metagenx.version import __version__
 
 __all__ = [
     "FitResult",

@@ -7,10 +7,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from metagenx.engine.fit import ProgressCallback, run_fit
+from metagenx.engine.fit import ProgressCallback
 from metagenx.engine.model import GenxModel
 from metagenx.engine.result import FitResult
 from metagenx.engine.settings import FitSettings
+from metagenx.runner.polish import fit_and_polish
 
 
 def load(path: str | os.PathLike[str]) -> GenxModel:
@@ -37,8 +38,8 @@ def fit(
     beside it.
     """
     model = path if isinstance(path, GenxModel) else GenxModel.load(path)
-    chosen = (settings or FitSettings()).replace(**setting_values) if setting_values else settings
-    result = run_fit(model, chosen, progress=progress, stop_event=stop_event)
+    chosen = (settings or FitSettings()).replace(**setting_values)
+    result = fit_and_polish(model, chosen, progress=progress, stop_event=stop_event)
     if out is not None:
         from metagenx.outputs import write_outputs
 

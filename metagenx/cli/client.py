@@ -1,7 +1,7 @@
 """Client commands against a metagenx server: ``submit``, ``status``, ``results``, ``cancel``.
 
 Server and token: ``--server``/``--token``, else ``METAGENX_SERVER``/``METAGENX_TOKEN``,
-else the client config file (see :mod:`metagenx.server.client`). Submitting is
+else the client config file (see :mod:`metagenx.client`). Submitting is
 idempotent: running the same ``submit`` again (after a network error or a server restart)
 finds the jobs it made instead of making new ones.
 """
@@ -18,12 +18,12 @@ from rich.table import Table
 
 from metagenx.cli.app import app
 from metagenx.cli.options import with_fit_settings
+from metagenx.client import ClientError
 from metagenx.engine.settings import FitSettings
-from metagenx.server.client import ClientError
 from metagenx.solve.settings_file import SettingsFile
 
 if TYPE_CHECKING:
-    from metagenx.server.client import ApiClient
+    from metagenx.client import ApiClient
 
 Server = Annotated[
     str | None,
@@ -35,7 +35,7 @@ Project = Annotated[str, typer.Option("--project", "-p", help="Project to file t
 
 def connect(server: str | None, token: str | None) -> ApiClient:
     """A client of the server (httpx is imported only by the commands that talk to one)."""
-    from metagenx.server.client import ApiClient, ClientConfig
+    from metagenx.client import ApiClient, ClientConfig
 
     return ApiClient(ClientConfig.resolve(server, token))
 

@@ -75,8 +75,8 @@ def check_target(source: Path, target: Path, *, force: bool, replace_source: boo
 
 def run_check(console: Console, model: GenxModel, written: Path) -> None:
     """Compare ``written`` with ``model`` as read; raise :class:`OutputError` if grid or data differ."""
-    from metagenx.gx import read_gx
-    from metagenx.gx.fidelity import check_fidelity
+    from metagenx.engine.gx import read_gx
+    from metagenx.engine.gx.fidelity import check_fidelity
 
     stored = read_gx(model.path) if model.format is ModelFormat.GX else None
     report = check_fidelity(model, written, stored)

@@ -18,11 +18,12 @@ from metagenx.cli.app import app
 from metagenx.cli.options import with_fit_settings
 from metagenx.cli.signals import STOP_FIT, stop_on_signals
 from metagenx.cli.tables import parameter_table
-from metagenx.engine.fit import Progress, ProgressCallback, run_fit
+from metagenx.engine.fit import Progress, ProgressCallback
 from metagenx.engine.model import GenxModel
 from metagenx.engine.result import FitResult
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import OutputError
+from metagenx.runner.polish import fit_and_polish
 
 
 @app.command("fit")
@@ -53,7 +54,7 @@ def fit_command(
     for note in loaded.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
     with stop_on_signals(console, STOP_FIT) as stop, live_progress(console, model.name) as report:
-        result = run_fit(loaded, settings, progress=report, stop_event=stop)
+        result = fit_and_polish(loaded, settings, progress=report, stop_event=stop)
     from metagenx.outputs import write_outputs  # matplotlib: imported only when needed
 
     files = write_outputs(loaded, result, target)

@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from metagenx import __version__
 from metagenx.engine.model import GenxModel, script_error
 from metagenx.engine.result import DatasetCurve, FitResult, ParameterResult, StopReason
 from metagenx.engine.runtime import genx
 from metagenx.engine.settings import FitSettings, ResolvedSettings
 from metagenx.engine.stopping import StopRule, population_spread
 from metagenx.errors import ModelContentError, ModelScriptError
+from metagenx.version import __version__
 
 
 @dataclass(frozen=True)
@@ -232,10 +232,6 @@ def run_fit(
         metagenx_version=__version__,
         complete=reason is not StopReason.REQUESTED,
     )
-    if settings.polish and not (stop_event is not None and stop_event.is_set()):
-        from metagenx.solve.polish import polish_result  # a fit stopped on request is not polished
-
-        result = polish_result(model, result, stop=stop_event)
     return result
 
 

@@ -64,7 +64,7 @@ class GenxModel:
         if file_format is ModelFormat.HGX:
             load_hgx(controller, file)
         else:
-            from metagenx.gx import load_gx_into
+            from metagenx.engine.gx import load_gx_into
 
             notes = load_gx_into(controller, file)
         return cls(controller, file, file_format, notes)

@@ -27,7 +27,7 @@ def pin_threads(environ: dict[str, str] | os._Environ[str] | None = None) -> Non
 @cache
 def genx() -> GenxModules:
     """Import GenX once per process, after pinning threads and quieting its logging; GenX's
-    unpickling of ``.hgx`` values is guarded (:mod:`metagenx.gx.hdf5_pickles`)."""
+    unpickling of ``.hgx`` values is guarded (:mod:`metagenx.engine.gx.hdf5_pickles`)."""
     pin_threads()
     os.environ.setdefault("MPLBACKEND", "Agg")
     # GenX logs every generation at INFO level through the root logger.
@@ -37,7 +37,7 @@ def genx() -> GenxModules:
     from genx.core import config as genx_config
     from genx.core import h5_support
 
-    from metagenx.gx.hdf5_pickles import guard_genx
+    from metagenx.engine.gx.hdf5_pickles import guard_genx
 
     guard_genx(h5_support)  # an .hgx file's pickled values are read through the allowlist
     return GenxModules(diffev, model_control, version, genx_config, genx_exceptions, fom_funcs)

@@ -51,7 +51,7 @@ class FitSettings:
             settings and stopping rule from the file.
         error_bars: compute GenX's error bars after the fit.
         polish: after DE, polish the best result with a bounded local optimizer
-            (:mod:`metagenx.solve.polish`; never worsens the FOM), unless the fit was stopped
+            (:mod:`metagenx.runner.polish`; never worsens the FOM), unless the fit was stopped
             on request; recorded in ``result.extra["polish"]``.
     """
 

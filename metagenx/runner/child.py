@@ -56,10 +56,10 @@ class Channel:
 def run_task(task: FitTask, channel: Channel, stop: threading.Event) -> None:
     """Run one fit and send ``started``, ``progress``… and one ``result`` or ``error``."""
     from metagenx.engine.fit import Progress as FitProgress
-    from metagenx.engine.fit import run_fit
     from metagenx.engine.model import GenxModel
     from metagenx.engine.settings import FitSettings
     from metagenx.errors import MetagenxError
+    from metagenx.runner.polish import fit_and_polish
     from metagenx.runner.task import prepare_model
 
     channel.send(Started(task.job_id, os.getpid()))
@@ -78,7 +78,8 @@ def run_task(task: FitTask, channel: Channel, stop: threading.Event) -> None:
         model = GenxModel.load(task.model_path)
         prepare_model(model, task)
         loaded = time.perf_counter()
-        result = run_fit(model, FitSettings.from_dict(task.settings), progress=progress, stop_event=stop)
+        settings = FitSettings.from_dict(task.settings)
+        result = fit_and_polish(model, settings, progress=progress, stop_event=stop)
         fitted = time.perf_counter()
         if task.output is not None:
             from metagenx.outputs import write_outputs

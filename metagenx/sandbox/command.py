@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import metagenx
 from metagenx.engine.runtime import THREAD_VARIABLES
 from metagenx.errors import OutputError
 from metagenx.sandbox.policy import KiB, Limits, MiB, SandboxPolicy
@@ -137,7 +136,7 @@ def environment() -> dict[str, str]:
 def python_paths() -> list[str]:
     """The Python installation and the metagenx package, read-only (not the project folder around it)."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    paths.add(str(Path(metagenx.__file__).resolve().parent))
+    paths.add(str(Path(__file__).resolve().parents[1]))  # the metagenx package
     return sorted(os.path.abspath(p) for p in paths)
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from metagenx.engine.files import ModelFormat, model_format
+from metagenx.engine.gx.archive import ArchiveLimits, read_members
 from metagenx.errors import MetagenxError, ModelFileError
-from metagenx.gx.archive import ArchiveLimits, read_members
 from metagenx.sandbox.policy import MiB, format_bytes
 
 UPLOAD_ARCHIVE_LIMITS = ArchiveLimits(member_bytes=64 * MiB, total_bytes=128 * MiB, entries=100)
@@ -102,7 +102,7 @@ def check_contents(handle: Any, filename: str) -> None:
             )
             return True
         if item.attrs.get("genx_type") in ("dump", b"dump") or item.dtype.kind == "V":
-            from metagenx.gx.hdf5_pickles import loads_plain
+            from metagenx.engine.gx.hdf5_pickles import loads_plain
 
             try:
                 loads_plain(item[()].tobytes())

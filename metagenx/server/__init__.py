@@ -3,7 +3,7 @@
 One FastAPI application embeds the controller and a local executor (see
 :mod:`metagenx.server.service`); the API is under ``/api/v1`` (OpenAPI docs at ``/docs``),
 ``/healthz`` and ``/metrics`` beside it, the dashboard's static files at ``/``.
-:mod:`metagenx.server.client` is the API's Python client (imported without FastAPI).
+:mod:`metagenx.client` is the API's Python client (imported without FastAPI).
 """
 
 from __future__ import annotations

@@ -14,13 +14,13 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from metagenx import __version__
 from metagenx.server import errors
 from metagenx.server.guards import SecurityHeaders, TokenBeforeBody
 from metagenx.server.routes import events, health, jobs, projects, studies, tunes, watches
 from metagenx.server.service import Service
 from metagenx.server.settings import Settings
 from metagenx.server.uploads import BodyLimit
+from metagenx.version import __version__
 from metagenx.web import STATIC_DIR
 from metagenx.web import router as web_router
 

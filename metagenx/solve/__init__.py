@@ -2,15 +2,14 @@
 
 Entry points: :func:`solve` (one model, the best fit and how sure it is),
 :func:`metagenx.solve.tune.tune` (Optuna over the optimizer's settings for a class of models;
-its storage from :func:`metagenx.solve.tune_storage.open_tune_storage`), :func:`polish_result`,
-and settings files (:func:`read_settings_file`, :func:`write_settings_file`). The tune
-modules are imported on use only (Optuna, the store), keeping runner processes light.
+its storage from :func:`metagenx.solve.tune_storage.open_tune_storage`), and settings files
+(:func:`read_settings_file`, :func:`write_settings_file`). The polish of converged starts runs in
+the runners (:mod:`metagenx.runner.polish`). The tune modules are imported on use only.
 """
 
 from __future__ import annotations
 
 from metagenx.solve.dispatch import Dispatch
-from metagenx.solve.polish import PolishOutcome, polish, polish_result
 from metagenx.solve.racing import Race, RacingRule, StopDecision, global_confidence
 from metagenx.solve.result import ParameterSpread, SolveResult, StartSummary
 from metagenx.solve.settings import START_DEFAULTS, SolveSettings, start_settings
@@ -23,7 +22,6 @@ __all__ = [
     "Dispatch",
     "Model",
     "ParameterSpread",
-    "PolishOutcome",
     "Race",
     "RacingRule",
     "SettingsFile",
@@ -35,8 +33,6 @@ __all__ = [
     "StartSummary",
     "StopDecision",
     "global_confidence",
-    "polish",
-    "polish_result",
     "read_settings_file",
     "solve",
     "start_settings",

@@ -21,7 +21,7 @@ from metagenx.watch.files import arrivals, content_hash
 from metagenx.watch.series import SeriesRow, read_order_value
 
 if TYPE_CHECKING:
-    from metagenx.server.client import ApiClient
+    from metagenx.client import ApiClient
     from metagenx.watch.session import WatchConfig
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class RemoteWatch:
 
     def push(self, path: Path) -> bool:
         """Push ``path`` unless the server has its bytes; True when the server queued a new fit."""
-        from metagenx.server.client import ClientError
+        from metagenx.client import ClientError
 
         digest = content_hash(path)
         if digest is None or digest in self.known:
@@ -125,7 +125,7 @@ class RemoteWatch:
 
     def export(self, directory: Path) -> list[Path]:
         """Download the series table (``results.csv``) and the trend plot, when there is one."""
-        from metagenx.server.client import ClientError
+        from metagenx.client import ClientError
 
         base = f"/api/v1/watches/{self.watch_id}"
         saved = [self.client.download(f"{base}/table?format=csv", directory / "results.csv")]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from metagenx.cli import main
+from metagenx.engine.gx import GENX2_NOTE, read_gx
 from metagenx.engine.runtime import genx
-from metagenx.gx import GENX2_NOTE, read_gx
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import metagenx
+from metagenx.engine.gx import GENX2_NOTE, is_genx2, read_gx
+from metagenx.engine.gx.fidelity import check_fidelity
 from metagenx.engine.model import GenxModel
 from metagenx.engine.runtime import genx
-from metagenx.gx import GENX2_NOTE, is_genx2, read_gx
-from metagenx.gx.fidelity import check_fidelity
 from tests.gx.conftest import GENX2_FILES
 
 ARRAYS = ("x", "y", "error", "x_raw", "y_raw", "error_raw", "y_sim")

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from metagenx.engine.gx import is_genx2, read_gx
 from metagenx.engine.model import GenxModel
 from metagenx.engine.runtime import genx
-from metagenx.gx import is_genx2, read_gx
 
 ARRAYS = ("x", "y", "error", "x_raw", "y_raw", "error_raw", "y_sim")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from metagenx.engine.gx import read_gx
+from metagenx.engine.gx.mending import mend_script, rename_grid_names
 from metagenx.engine.model import GenxModel
 from metagenx.errors import ModelScriptError
-from metagenx.gx import read_gx
-from metagenx.gx.mending import mend_script, rename_grid_names
 from tests.gx.conftest import MakeGx
 
 

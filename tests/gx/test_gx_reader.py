@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from metagenx.engine.gx import read_gx
+from metagenx.engine.gx.standins import DataSetStandIn
+from metagenx.engine.gx.unpickler import safe_loads
 from metagenx.engine.model import GenxModel
-from metagenx.gx import read_gx
-from metagenx.gx.standins import DataSetStandIn
-from metagenx.gx.unpickler import safe_loads
 from tests.gx.conftest import MakeGx, members_of, write_gx
 
 

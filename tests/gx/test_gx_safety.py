@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from metagenx.cli import main
+from metagenx.engine.gx import read_gx
+from metagenx.engine.gx.archive import ArchiveLimits, read_members
+from metagenx.engine.gx.unpickler import safe_loads
 from metagenx.engine.model import GenxModel
 from metagenx.errors import ModelFileError, UnsafeModelFileError
-from metagenx.gx import read_gx
-from metagenx.gx.archive import ArchiveLimits, read_members
-from metagenx.gx.unpickler import safe_loads
 from tests.gx.conftest import MakeGx, members_of, write_gx
 
 MiB = 1024 * 1024

@@ -77,9 +77,9 @@ def test_gx_output_reloads(fitted: tuple[GenxModel, FitResult], tmp_path: Path) 
     model, result = fitted
     files = write_outputs(model, result, tmp_path / "fitted.GX")
     assert zipfile.is_zipfile(files.model)
-    gx = pytest.importorskip("metagenx.gx")
+    gx = pytest.importorskip("metagenx.engine.gx")
     if not hasattr(gx, "load_gx_into"):
-        pytest.skip("metagenx.gx.load_gx_into is not written yet")
+        pytest.skip("metagenx.engine.gx.load_gx_into is not written yet")
     again = GenxModel.load(files.model)
     assert again.simulate() == result.fom
 

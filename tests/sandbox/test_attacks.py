@@ -21,9 +21,9 @@ import pytest
 
 import metagenx
 from metagenx.controller import Controller, submit_study
+from metagenx.engine.gx.archive import DEFAULT_LIMITS
 from metagenx.engine.model import GenxModel
 from metagenx.executors import LocalExecutor
-from metagenx.gx.archive import DEFAULT_LIMITS
 from metagenx.runner.process import RunnerProcess
 from metagenx.sandbox import SandboxPolicy, sandboxed_runner_factory
 from metagenx.sandbox.uids import uids_in_use

@@ -20,8 +20,8 @@ with warnings.catch_warnings():  # starlette suggests httpx2; httpx is what the 
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from metagenx.client import parse_sse
 from metagenx.server import Settings, create_app
-from metagenx.server.client import parse_sse
 from metagenx.store import add_user, create_token, open_store
 
 QUICK = {"max_generations": 3, "seed": 1}

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from metagenx.client import ApiClient, ClientConfig
 from metagenx.engine.model import GenxModel
-from metagenx.server.client import ApiClient, ClientConfig
 from metagenx.store import EventKind, Job, events_after, open_store
 from tests.server.conftest import LONG, make_accounts
 

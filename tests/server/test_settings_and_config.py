@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from metagenx.cli import main
+from metagenx.client import DEFAULT_SERVER, ApiClient, ClientConfig, ClientError
 from metagenx.server import Settings
-from metagenx.server.client import DEFAULT_SERVER, ApiClient, ClientConfig, ClientError
 
 
 def test_settings_come_from_the_environment_and_arguments_win(
@@ -74,6 +74,6 @@ def test_account_commands_explain_their_errors(tmp_path: Path, capsys: pytest.Ca
 def test_client_commands_say_when_the_server_is_unreachable(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("metagenx.server.client.RETRY_FOR", 0.5)
+    monkeypatch.setattr("metagenx.client.RETRY_FOR", 0.5)
     assert run("status", "--server", "http://127.0.0.1:9", "--token", "mgx_x_y") != 0
     assert "cannot reach the server http://127.0.0.1:9" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from metagenx.server.client import ApiClient, ClientConfig, parse_sse
+from metagenx.client import ApiClient, ClientConfig, parse_sse
 from tests.server.conftest import Api, StartApi, make_accounts
 from tests.server.test_e2e import METAGENX, Server
 from tests.study.conftest import simulate_curve

@@ -6,7 +6,7 @@ import importlib.util
 import tokenize
 from dataclasses import dataclass, field
 
-from metagenx.gx.scriptedit import Token, statements
+from metagenx.engine.gx.scriptedit import Token, statements
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """Read a ``.gx`` file (GenX 2 or GenX 3) into a :class:`GxContent`, never running its pickles.
 
-Steps: bounded zip reading (:mod:`~metagenx.gx.archive`), restricted unpickling
-(:mod:`~metagenx.gx.unpickler`), checking and interpreting the values
-(:mod:`~metagenx.gx.content`, :mod:`~metagenx.gx.options`) and script mending
-(:mod:`~metagenx.gx.mending`). Nothing of GenX is imported here.
+Steps: bounded zip reading (:mod:`~metagenx.engine.gx.archive`), restricted unpickling
+(:mod:`~metagenx.engine.gx.unpickler`), checking and interpreting the values
+(:mod:`~metagenx.engine.gx.content`, :mod:`~metagenx.engine.gx.options`) and script mending
+(:mod:`~metagenx.engine.gx.mending`). Nothing of GenX is imported here.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from metagenx.errors import ModelFileError, UnsafeModelFileError
-from metagenx.gx.archive import DEFAULT_LIMITS, ArchiveLimits, read_members
-from metagenx.gx.content import (
+from metagenx.engine.gx.archive import DEFAULT_LIMITS, ArchiveLimits, read_members
+from metagenx.engine.gx.content import (
     DatasetContent,
     FitState,
     ParameterRow,
@@ -28,10 +27,11 @@ from metagenx.gx.content import (
     read_parameters,
     read_script,
 )
-from metagenx.gx.mending import mend_script, rename_grid_names
-from metagenx.gx.options import optimizer_values, parse_config, section_values
-from metagenx.gx.standins import DiffEvStandIn
-from metagenx.gx.unpickler import safe_loads
+from metagenx.engine.gx.mending import mend_script, rename_grid_names
+from metagenx.engine.gx.options import optimizer_values, parse_config, section_values
+from metagenx.engine.gx.standins import DiffEvStandIn
+from metagenx.engine.gx.unpickler import safe_loads
+from metagenx.errors import ModelFileError, UnsafeModelFileError
 
 GENX2_NOTE = "GenX 2 file (Python 2 pickles), read safely and converted to GenX 3"
 

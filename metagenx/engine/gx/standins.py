@@ -3,7 +3,7 @@
 A pickle of a GenX object names its class (e.g. ``data.DataSet`` in GenX 2,
 ``genx.data.DataSet`` in GenX 3) and then hands that class its attribute dict.
 The stand-ins here only store that dict: they have no behaviour, run no code of
-the file, and cannot be called. :mod:`metagenx.gx.mapping` then copies what it
+the file, and cannot be called. :mod:`metagenx.engine.gx.mapping` then copies what it
 understands onto real GenX 3 objects.
 """
 

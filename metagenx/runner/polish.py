@@ -1,5 +1,8 @@
 """Local polish of a fitted model: a bounded local optimizer started from the DE result.
 
+It runs in the runner, right after the fit it polishes (:func:`fit_and_polish`), when the fit's
+settings ask for it (solve asks for it for every start that converges).
+
 GenX's FOM is ``Σ |eᵢ|`` over the points of the data sets in use (divided by the degrees
 of freedom for some FOM functions, plus the script's penalty terms). With signed residuals
 ``rᵢ = sign(eᵢ)·√|eᵢ|`` the FOM is ``Σ rᵢ²``, so for FOMs whose elements are squares
@@ -27,8 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from metagenx.engine.fit import ProgressCallback, run_fit
 from metagenx.engine.model import GenxModel
 from metagenx.engine.result import FitResult
+from metagenx.engine.settings import FitSettings
 
 SQUARED_FOMS = frozenset({"chi2bars", "R2", "logR2"})
 """GenX FOM functions whose elements are (signed) squares: least squares applies directly."""
@@ -252,3 +257,18 @@ def polish_result(
         datasets=dataset_curves(model),
         extra={**result.extra, "polish": dataclasses.asdict(outcome)},
     )
+
+
+def fit_and_polish(
+    model: GenxModel,
+    settings: FitSettings,
+    *,
+    progress: ProgressCallback | None = None,
+    stop_event: threading.Event | None = None,
+) -> FitResult:
+    """:func:`~metagenx.engine.fit.run_fit`, then :func:`polish_result` when ``settings.polish``
+    asks for it and the fit was not stopped on request (recorded in ``result.extra["polish"]``)."""
+    result = run_fit(model, settings, progress=progress, stop_event=stop_event)
+    if settings.polish and not (stop_event is not None and stop_event.is_set()):
+        result = polish_result(model, result, stop=stop_event)
+    return result

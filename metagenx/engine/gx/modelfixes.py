@@ -17,8 +17,8 @@ from __future__ import annotations
 import ast
 import tokenize
 
-from metagenx.gx.scriptedit import Edit, Token, significant
-from metagenx.gx.scriptimports import dotted_before, read_imports
+from metagenx.engine.gx.scriptedit import Edit, Token, significant
+from metagenx.engine.gx.scriptimports import dotted_before, read_imports
 
 KEYWORD_RENAMES: dict[str, dict[str, dict[str, str]]] = {
     "mag_refl": {

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import tokenize
 
-from metagenx.gx.scriptedit import Edit, Token, assigned_names, significant
-from metagenx.gx.scriptimports import dotted_before, read_imports
+from metagenx.engine.gx.scriptedit import Edit, Token, assigned_names, significant
+from metagenx.engine.gx.scriptimports import dotted_before, read_imports
 
 NUMPY_RENAMES = {
     "Inf": "inf",

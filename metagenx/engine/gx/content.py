@@ -1,6 +1,6 @@
 """What a ``.gx`` file holds, as plain checked values: data sets, parameter grid, script, FOM.
 
-The functions here turn the stand-ins of :mod:`metagenx.gx.standins` into the
+The functions here turn the stand-ins of :mod:`metagenx.engine.gx.standins` into the
 dataclasses below, checking every type on the way; they import nothing of GenX.
 Text from GenX 2 files is Python 2 byte strings read as latin-1; :func:`py2_text`
 restores UTF-8 text where that is what the bytes were.
@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from metagenx.errors import ModelFileError
-from metagenx.gx.standins import (
+from metagenx.engine.gx.standins import (
     DataListStandIn,
     DataSetStandIn,
     GlobalReference,
     ParametersStandIn,
     StandIn,
 )
+from metagenx.errors import ModelFileError
 
 PLOT_SETTINGS: dict[str, type] = {
     "data_color": tuple,

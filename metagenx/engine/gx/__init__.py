@@ -9,12 +9,12 @@ and fills a GenX 3 ``ModelController``:
 >>> notes[0]  # doctest: +SKIP
 'GenX 2 file (Python 2 pickles), read safely and converted to GenX 3'
 
-Modules, one job each: :mod:`~metagenx.gx.archive` (bounded zip reading),
-:mod:`~metagenx.gx.unpickler` and :mod:`~metagenx.gx.standins` (restricted
-unpickling), :mod:`~metagenx.gx.content` and :mod:`~metagenx.gx.options` (checked
-values), :mod:`~metagenx.gx.mending` (script fixes), :mod:`~metagenx.gx.reader`
-(all of that for one file), :mod:`~metagenx.gx.mapping` (into GenX 3),
-:mod:`~metagenx.gx.fidelity` (checks after a conversion).
+Modules, one job each: :mod:`~metagenx.engine.gx.archive` (bounded zip reading),
+:mod:`~metagenx.engine.gx.unpickler` and :mod:`~metagenx.engine.gx.standins` (restricted
+unpickling), :mod:`~metagenx.engine.gx.content` and :mod:`~metagenx.engine.gx.options` (checked
+values), :mod:`~metagenx.engine.gx.mending` (script fixes), :mod:`~metagenx.engine.gx.reader`
+(all of that for one file), :mod:`~metagenx.engine.gx.mapping` (into GenX 3),
+:mod:`~metagenx.engine.gx.fidelity` (checks after a conversion).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from metagenx.gx.archive import DEFAULT_LIMITS, ArchiveLimits
-from metagenx.gx.reader import GENX2_NOTE, GxContent, read_gx
+from metagenx.engine.gx.archive import DEFAULT_LIMITS, ArchiveLimits
+from metagenx.engine.gx.reader import GENX2_NOTE, GxContent, read_gx
 
 
 def load_gx_into(controller: Any, path: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> list[str]:
@@ -36,7 +36,7 @@ def load_gx_into(controller: Any, path: Path, limits: ArchiveLimits = DEFAULT_LI
     :class:`~metagenx.errors.UnsafeModelFileError` (a pickle names a class off the
     allowlist) or :class:`~metagenx.errors.ModelFileError` (damaged file).
     """
-    from metagenx.gx.mapping import apply_content
+    from metagenx.engine.gx.mapping import apply_content
 
     content = read_gx(Path(path), limits)
     notes = list(content.notes)

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from metagenx.engine.gx.content import FitState
+from metagenx.engine.gx.reader import GxContent
 from metagenx.engine.model import GenxModel
-from metagenx.gx.content import FitState
-from metagenx.gx.reader import GxContent
 
 DATA_ARRAYS = ("x", "y", "error", "x_raw", "y_raw", "error_raw")
 AGREEMENT = 1e-9
@@ -82,7 +82,7 @@ class FidelityReport:
 def check_fidelity(original: GenxModel, converted: Path, stored: GxContent | None = None) -> FidelityReport:
     """Compare the file ``converted`` with ``original`` (as loaded, not yet simulated).
 
-    ``stored`` is what :func:`~metagenx.gx.reader.read_gx` read from the original ``.gx``
+    ``stored`` is what :func:`~metagenx.engine.gx.reader.read_gx` read from the original ``.gx``
     (for its optimizer's result and stored simulation); ``None`` for ``.hgx`` sources.
     ``original`` is left untouched; the converted file is loaded separately.
     """

@@ -11,7 +11,7 @@ import pytest
 from metagenx.engine.fit import run_fit
 from metagenx.engine.model import GenxModel
 from metagenx.engine.settings import FitSettings
-from metagenx.solve.polish import polish, polish_result
+from metagenx.runner.polish import polish, polish_result
 
 
 def inside_bounds(model: GenxModel) -> None:

@@ -1,7 +1,7 @@
 """Mechanical Python 2 → 3 fixes for GenX 2 model scripts.
 
 Each fixer keeps the meaning the line had under Python 2 and returns one
-:class:`~metagenx.gx.scriptedit.Edit` per change, with a note for the user:
+:class:`~metagenx.engine.gx.scriptedit.Edit` per change, with a note for the user:
 
 * ``print x, y`` → ``print(x, y)`` (also ``print >>f, x`` and a trailing comma),
 * ``except E, e:`` → ``except E as e:``; ``raise E, "text"`` → ``raise E("text")``,
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import tokenize
 
-from metagenx.gx.scriptedit import (
+from metagenx.engine.gx.scriptedit import (
     Edit,
     Token,
     assigned_names,

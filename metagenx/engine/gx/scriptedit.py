@@ -1,6 +1,6 @@
 """Token-level editing of model scripts: find spots with :mod:`tokenize`, replace exact source spans.
 
-Fixers (:mod:`metagenx.gx.py2fixes`, :mod:`metagenx.gx.modelfixes`) read a token list
+Fixers (:mod:`metagenx.engine.gx.py2fixes`, :mod:`metagenx.engine.gx.modelfixes`) read a token list
 and return :class:`Edit` objects; :func:`apply_edits` applies them from the end of
 the script so that positions stay valid. Tokenizing never runs the script.
 """

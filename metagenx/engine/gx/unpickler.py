@@ -11,9 +11,9 @@ the names a pickle asks for against an explicit allowlist:
   (``copy_reg._reconstructor``, ``_codecs.encode``),
 * GenX's own classes (``data.DataList``, ``parameters.Parameters``, ``diffev.DiffEv``
   and their parts, with or without GenX 3's ``genx.`` prefix), replaced by the inert
-  stand-ins of :mod:`metagenx.gx.standins`,
+  stand-ins of :mod:`metagenx.engine.gx.standins`,
 * names of functions that are only referred to, never called (``fom_funcs.log``,
-  GenX 2's callback defaults): read as :class:`~metagenx.gx.standins.GlobalReference`.
+  GenX 2's callback defaults): read as :class:`~metagenx.engine.gx.standins.GlobalReference`.
 
 Anything else is refused with :class:`~metagenx.errors.UnsafeModelFileError` naming
 ``module.name``; it is never imported. After loading, every reachable object is
@@ -31,8 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from metagenx.errors import ModelFileError, UnsafeModelFileError
-from metagenx.gx.standins import (
+from metagenx.engine.gx.standins import (
     INERT_FUNCTIONS,
     STANDIN_CLASSES,
     DumpDictStandIn,
@@ -40,6 +39,7 @@ from metagenx.gx.standins import (
     ParameterRowStandIn,
     StandIn,
 )
+from metagenx.errors import ModelFileError, UnsafeModelFileError
 
 SAFE_DTYPE_KINDS = "biufcSU"
 """numpy dtype kinds a GenX file may hold: bool, integers, floats, complex, byte and text strings."""

@@ -4,7 +4,7 @@ GenX stores a value it has no HDF5 type for (a list in a data set's metadata, sa
 dataset marked ``genx_type = "dump"`` and unpickles it on load (``genx.core.h5_support``) — so a
 crafted ``.hgx`` would run code as soon as GenX opened it. :func:`guard_genx` replaces the
 ``pickle`` GenX's HDF5 support uses by :class:`RestrictedPickle`: loading goes through
-:func:`metagenx.gx.unpickler.safe_loads` (plain values and numpy arrays only; anything else is
+:func:`metagenx.engine.gx.unpickler.safe_loads` (plain values and numpy arrays only; anything else is
 refused with :class:`~metagenx.errors.UnsafeModelFileError` and nothing runs); writing is unchanged.
 """
 
@@ -14,9 +14,9 @@ import pickle
 from types import ModuleType
 from typing import Any
 
+from metagenx.engine.gx.standins import GlobalReference, StandIn
+from metagenx.engine.gx.unpickler import safe_loads
 from metagenx.errors import UnsafeModelFileError
-from metagenx.gx.standins import GlobalReference, StandIn
-from metagenx.gx.unpickler import safe_loads
 
 SOURCE = "a pickled value in the .hgx file"
 

@@ -4,7 +4,7 @@ GenX 2 kept the solver settings in the ``[solver]`` section of the ``config`` me
 (the GUI read them from there) and mirrored them as attributes of the pickled
 ``DiffEv``; GenX 3 pickles a ``DiffEvConfig`` dataclass as ``DiffEv.opt`` and also
 writes the ``[solver]`` section. The values are returned raw, keyed by the field
-names of GenX 3's ``DiffEvConfig`` and ``SolverParameters``; :mod:`metagenx.gx.mapping`
+names of GenX 3's ``DiffEvConfig`` and ``SolverParameters``; :mod:`metagenx.engine.gx.mapping`
 converts them to the fields' types.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import configparser
 from typing import Any
 
-from metagenx.gx.standins import DiffEvConfigStandIn, DiffEvStandIn
+from metagenx.engine.gx.standins import DiffEvConfigStandIn, DiffEvStandIn
 
 GENX2_OPTIMIZER_ATTRIBUTES = {
     "km": "km",

@@ -1,4 +1,4 @@
-"""Put a :class:`~metagenx.gx.reader.GxContent` into a GenX 3 ``ModelController``.
+"""Put a :class:`~metagenx.engine.gx.reader.GxContent` into a GenX 3 ``ModelController``.
 
 The controller ends up as GenX 3's own ``load_file`` would leave it for a file it
 could read: data sets, parameter grid, script, FOM function, FOM and optimizer
@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from metagenx.engine.gx.content import DatasetContent
+from metagenx.engine.gx.reader import GxContent
 from metagenx.engine.runtime import genx
 from metagenx.errors import ModelFileError
-from metagenx.gx.content import DatasetContent
-from metagenx.gx.reader import GxContent
 
 BOOLEAN_WORDS = configparser.ConfigParser.BOOLEAN_STATES
 

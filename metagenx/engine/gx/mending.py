@@ -5,9 +5,9 @@ reported as a note naming its script line:
 
 * GenX 2 (Python 2) scripts: tab indentation expanded as Python 2 read it (a tab
   reaches the next multiple of 8 columns), then the Python 2 → 3 rewrites of
-  :mod:`metagenx.gx.py2fixes`;
+  :mod:`metagenx.engine.gx.py2fixes`;
 * every script: renamed model-class keywords, choices and methods
-  (:mod:`metagenx.gx.modelfixes`) and names numpy removed (:mod:`metagenx.gx.numpyfixes`).
+  (:mod:`metagenx.engine.gx.modelfixes`) and names numpy removed (:mod:`metagenx.engine.gx.numpyfixes`).
 
 What cannot be mended is reported as a note too ("script line 7: invalid syntax …");
 the script is kept, and compiling it later raises an error naming that line.
@@ -18,10 +18,10 @@ from __future__ import annotations
 import tokenize
 from dataclasses import dataclass, field
 
-from metagenx.gx.modelfixes import model_edits
-from metagenx.gx.numpyfixes import numpy_edits
-from metagenx.gx.py2fixes import python2_edits
-from metagenx.gx.scriptedit import apply_edits, line_list, tokenize_script
+from metagenx.engine.gx.modelfixes import model_edits
+from metagenx.engine.gx.numpyfixes import numpy_edits
+from metagenx.engine.gx.py2fixes import python2_edits
+from metagenx.engine.gx.scriptedit import apply_edits, line_list, tokenize_script
 
 
 @dataclass(frozen=True)
