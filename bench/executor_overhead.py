@@ -32,8 +32,8 @@ from metagenx.executors import LocalExecutor
 from metagenx.executors.base import Executor
 from metagenx.executors.dask import DaskExecutor
 from metagenx.executors.dask_local import LocalDaskCluster
+from metagenx.jobs import JobSpec
 from metagenx.store import JobFilter, StudyKind, list_jobs, open_store
-from metagenx.study.spec import JobSpec
 
 
 def run(executor: Executor, model: str, seeds: list[int], generations: int, folder: Path) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def outcome(folder: Path) -> tuple[dict[str, float], int, int]:
     with open_store(None, folder / "bench") as store, store.session() as session:
         foms, lost, duplicates = {}, 0, 0
         for job in session.query(Job):
-            label = str(job.overrides["label"])
+            label = str(job.label)
             complete = job.state is JobState.SUCCEEDED and bool(job.result and job.result.get("complete"))
             lost += not complete
             foms[label] = float(job.fom or 0.0)

@@ -33,11 +33,11 @@ from typing import Any
 from metagenx.controller import Controller, submit_study
 from metagenx.engine.runtime import examples_dir
 from metagenx.executors import LocalExecutor
+from metagenx.jobs import JobSpec
 from metagenx.runner.process import RunnerProcess
 from metagenx.sandbox import SandboxPolicy, check_sandbox, sandboxed_runner_factory
 from metagenx.sandbox.accounting import stat
 from metagenx.store import JobFilter, JobState, StudyKind, list_jobs, open_store
-from metagenx.study.spec import JobSpec
 
 WORKERS = 2
 
@@ -100,11 +100,11 @@ def one_side(runner: type[RunnerProcess], model: str, seeds: list[int], generati
         with store.session() as session:
             jobs = list_jobs(session, JobFilter(study_id=study), limit=1000)
         store.close()
-    measured = [j for j in jobs if str(j.overrides["label"]).startswith("seed=")]
+    measured = [j for j in jobs if str(j.label).startswith("seed=")]
     failed = [j.last_error for j in measured if j.state is not JobState.SUCCEEDED]
     if failed:
         raise SystemExit(f"{len(failed)} fits failed, e.g.: {failed[0]}")
-    measured.sort(key=lambda j: int(str(j.overrides["label"]).removeprefix("seed=")))
+    measured.sort(key=lambda j: int(str(j.label).removeprefix("seed=")))
     return Side(wall, cpu[0], [float(j.fom or 0.0) for j in measured])
 
 

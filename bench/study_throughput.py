@@ -29,9 +29,9 @@ from metagenx.engine.model import GenxModel
 from metagenx.engine.runtime import examples_dir
 from metagenx.engine.settings import FitSettings
 from metagenx.executors import LocalExecutor
+from metagenx.jobs import JobSpec
 from metagenx.outputs import write_outputs
 from metagenx.store import JobFilter, StudyKind, list_jobs, open_store
-from metagenx.study.spec import JobSpec
 
 
 def serial(model: str, seeds: list[int], generations: int, folder: Path) -> tuple[float, list[float]]:

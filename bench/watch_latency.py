@@ -98,9 +98,9 @@ def measure_local(template: Path, payloads: list[bytes], generations: int) -> Me
             wait_until(lambda count=index + 1: len(recorded) >= count, timeout=300)
         with session.store.session() as db:
             jobs = list_jobs(db, JobFilter(study_id=session.study_id), limit=1000)
-            found.wall = {str(j.overrides["label"]): fit_seconds(j.result) for j in jobs if j.result}
-            stored = {str(j.overrides["label"]): recorded[j.id] for j in jobs if j.id in recorded}
-            found.failed = [str(j.overrides["label"]) for j in jobs if j.state is JobState.FAILED]
+            found.wall = {str(j.label): fit_seconds(j.result) for j in jobs if j.result}
+            stored = {str(j.label): recorded[j.id] for j in jobs if j.id in recorded}
+            found.failed = [str(j.label) for j in jobs if j.state is JobState.FAILED]
         stop.set()
         thread.join(60)
     found.latency = {name: stored[name] - completed[name] for name in completed if name in stored}

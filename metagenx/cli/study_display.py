@@ -67,7 +67,7 @@ class StudyDisplay:
         with store.session() as session:
             jobs = list_jobs(session, JobFilter(study_id=study_id), limit=100_000)
             counts = counts_by_state(session, study_id)
-        self.labels = {j.id: str(j.overrides.get("label") or f"job {j.id}") for j in jobs}
+        self.labels = {j.id: j.label or f"job {j.id}" for j in jobs}
         self.total = len(jobs)
         self.done = counts.get(JobState.SUCCEEDED, 0)
         self.failed = counts.get(JobState.FAILED, 0) + counts.get(JobState.CANCELLED, 0)

@@ -26,10 +26,10 @@ from typing import Any
 from metagenx.errors import MetagenxError
 from metagenx.events import ExecutorEvent, Failed, Finished, Log, Progress, SolveStatus, TuneFinished
 from metagenx.executors.base import Executor
+from metagenx.jobs import FitTask, JobKind
 from metagenx.solve.dispatch import Dispatch
-from metagenx.solve.job_settings import is_solve, solve_settings_of
+from metagenx.solve.job_settings import solve_settings_of
 from metagenx.solve.starts import Model, SolveAbandoned, SolveProgress
-from metagenx.tasks import FitTask
 
 log = logging.getLogger(__name__)
 
@@ -217,18 +217,18 @@ def coordinator_for(
     task: FitTask,
     settings: dict[str, Any],
     *,
-    tune: bool,
+    kind: JobKind,
     group: str,
     executor: Executor,
     emit: Emit,
     max_budget: float | None = None,
     tune_storage: Callable[[], Any] | None = None,
 ) -> Coordinator | None:
-    """The coordinator of a stored job (``tune``: its study is a tune), or None for a plain fit."""
-    if tune:
+    """The coordinator of a stored job of ``kind`` (a solve or a tune), or None for a plain fit."""
+    if kind is JobKind.TUNE:
         if tune_storage is None:
             raise MetagenxError("this controller cannot run tune jobs (no storage for Optuna studies)")
         return TuneCoordinator(task, settings, group, executor, emit, storage=tune_storage)
-    if is_solve(settings):
+    if kind is JobKind.SOLVE:
         return SolveCoordinator(task, settings, group, executor, emit, max_budget=max_budget)
     return None

@@ -44,7 +44,6 @@ from metagenx.store import (
     JobState,
     Store,
     Study,
-    StudyKind,
     add_artifact,
     cancel,
     claim_next,
@@ -266,12 +265,12 @@ class Controller:
                 directory = Path(study.directory) if study is not None and study.directory else Path.cwd()
                 task = task_for(session, job, directory)
                 group = f"{job.owner}/{job.study_id}"
-                tune = study is not None and study.kind == StudyKind.TUNE
+                kind = job.kind
                 settings = dict(job.settings)
             coordinator = coordinator_for(
                 task,
                 settings,
-                tune=tune,
+                kind=kind,
                 group=group,
                 executor=self.executor,
                 emit=self.events.put,

@@ -7,34 +7,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from metagenx.solve.job_settings import complete_job_settings
-from metagenx.store import JobSpec as StoredSpec
-from metagenx.store import Store, StudyKind, add_jobs, ensure_project, ensure_study, file_sha256
-from metagenx.study.spec import JobSpec
+from metagenx.errors import SettingsError
+from metagenx.jobs import JobKind, JobSpec
+from metagenx.solve.job_settings import complete_job_settings, is_solve
+from metagenx.store import NewJob, Store, StudyKind, add_jobs, ensure_project, ensure_study
 
 
-def stored_spec(spec: JobSpec, checksums: dict[str, str]) -> StoredSpec:
-    """The store's view of a study job: file checksums, complete settings (so equal settings give
-    equal keys however they were written), and the study details kept in ``overrides``."""
-    for path in [spec.model_path, *(d.path for d in spec.data)]:
-        if path not in checksums:
-            checksums[path] = file_sha256(path)
-    return StoredSpec(
-        model_path=spec.model_path,
-        model_sha256=checksums[spec.model_path],
-        seed=spec.seed,
-        settings=complete_job_settings(spec.settings),
-        data_paths=[d.path for d in spec.data],
-        data_sha256=[checksums[d.path] for d in spec.data],
-        overrides={
-            "label": spec.label,
-            "axes": spec.axes,
-            "data": [{k: v for k, v in dataclasses.asdict(d).items() if k != "path"} for d in spec.data],
-            "parameters": [dataclasses.asdict(o) for o in spec.overrides],
-        },
-        sequence=spec.sequence,
-        depends_on=None,
-    )
+def new_job(spec: JobSpec, checksums: dict[str, str]) -> NewJob:
+    """The store's view of a study job: its spec with complete settings (so equal settings give
+    equal keys however they were written) and the checksums of its files (read once each)."""
+    if is_solve(spec.settings) != (spec.kind is JobKind.SOLVE):
+        raise SettingsError(f"job {spec.label!r}: a solve job, and only a solve job, has a 'solve' table")
+    complete = dataclasses.replace(spec, settings=complete_job_settings(spec.settings))
+    return NewJob.from_files(complete, checksums)
 
 
 def submit_study(
@@ -54,10 +39,10 @@ def submit_study(
     finished jobs keep their results. Sequential chains (``depends_on``) are linked by key.
     """
     checksums: dict[str, str] = {}
-    stored: list[StoredSpec] = []
+    stored: list[NewJob] = []
     key_by_label: dict[str, str] = {}
     for spec in specs:
-        base = stored_spec(spec, checksums)
+        base = new_job(spec, checksums)
         if spec.depends_on is not None:
             base = dataclasses.replace(base, depends_on=key_by_label[spec.depends_on])
         key_by_label[spec.label] = base.key

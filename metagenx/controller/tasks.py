@@ -7,14 +7,14 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from metagenx.store import Job
-from metagenx.tasks import DataAssignment, FitTask, ParameterOverride
+from metagenx.jobs import FitTask
+from metagenx.store import Job, job_spec
 
 UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
 
 
 def job_label(job: Job) -> str:
-    return str(job.overrides.get("label") or f"job-{job.id}")
+    return job.label or f"job-{job.id}"
 
 
 def job_directory(study_directory: Path, job: Job) -> Path:
@@ -26,12 +26,7 @@ def job_directory(study_directory: Path, job: Job) -> Path:
 def task_for(session: Session, job: Job, study_directory: Path) -> FitTask:
     """The runner task for ``job``: its files, changes, settings, and start values from its predecessor."""
     model = Path(job.model_path)
-    data_options = job.overrides.get("data", [])
-    data = [
-        DataAssignment(path=path, **options)
-        for path, options in zip(job.data_paths, data_options, strict=True)
-    ]
-    overrides = [ParameterOverride(**o) for o in job.overrides.get("parameters", [])]
+    spec = job_spec(job)
     start_values: dict[str, float] = {}
     if job.depends_on_job_id is not None:
         previous = session.get(Job, job.depends_on_job_id)
@@ -42,7 +37,7 @@ def task_for(session: Session, job: Job, study_directory: Path) -> FitTask:
         model_path=str(model),
         settings=dict(job.settings),
         output=str(job_directory(study_directory, job) / f"{model.stem}.hgx"),
-        data=data,
-        overrides=overrides,
+        data=spec.data,
+        overrides=spec.overrides,
         start_values=start_values,
     )

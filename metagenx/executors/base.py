@@ -6,7 +6,7 @@ import abc
 from collections.abc import Callable
 
 from metagenx.events import ExecutorEvent
-from metagenx.tasks import FitTask
+from metagenx.jobs import FitTask
 
 EventSink = Callable[[ExecutorEvent], None]
 """Receives every event of every task: :class:`~metagenx.events.Started` and

@@ -35,8 +35,8 @@ from metagenx.executors.dask_events import (
 from metagenx.executors.dask_link import SchedulerLink
 from metagenx.executors.dask_task import installed_version, request_stop, run_fit_task
 from metagenx.executors.local import LocalExecutor
+from metagenx.jobs import FitTask
 from metagenx.runner.process import RunnerProcess
-from metagenx.tasks import FitTask
 
 if TYPE_CHECKING:
     from metagenx.sandbox import SandboxPolicy

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from metagenx.errors import RunnerProtocolError
 from metagenx.events import Crashed, Failed, Progress, RunnerMessage, Started, Violation
+from metagenx.jobs import FitTask
 from metagenx.runner.process import RunnerDied, RunnerProcess, runner_environment
 from metagenx.runner.protocol import encode
-from metagenx.tasks import FitTask
 
 if TYPE_CHECKING:
     from metagenx.sandbox import SandboxPolicy

@@ -21,8 +21,8 @@ from metagenx.events import (
     Violation,
 )
 from metagenx.executors.base import EventSink, Executor
+from metagenx.jobs import FitTask
 from metagenx.runner.process import RunnerDied, RunnerProcess
-from metagenx.tasks import FitTask
 
 log = logging.getLogger(__name__)
 

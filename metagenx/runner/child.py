@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 from metagenx.engine.runtime import pin_threads
 from metagenx.events import Failed, Finished, Progress, Ready, RunnerMessage, Started
+from metagenx.jobs import FitTask
 from metagenx.runner.protocol import (
     MAX_NAME,
     MAX_TEXT,
@@ -36,7 +37,6 @@ from metagenx.runner.protocol import (
     encode,
     plain_text,
 )
-from metagenx.tasks import FitTask
 
 
 class Channel:

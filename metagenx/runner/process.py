@@ -22,6 +22,7 @@ from typing import IO
 from metagenx.engine.runtime import THREAD_VARIABLES
 from metagenx.errors import RunnerProtocolError
 from metagenx.events import Failed, Finished, Ready, RunnerMessage
+from metagenx.jobs import FitTask
 from metagenx.runner.protocol import (
     Command,
     Exit,
@@ -33,7 +34,6 @@ from metagenx.runner.protocol import (
     plain_text,
     read_line,
 )
-from metagenx.tasks import FitTask
 
 EventHandler = Callable[[RunnerMessage], None]
 

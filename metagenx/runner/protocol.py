@@ -1,6 +1,6 @@
 """The runner protocol: one JSON object per line, typed and checked at the boundary.
 
-Parent → child (trusted): :class:`Run` (a :class:`~metagenx.tasks.FitTask`), :class:`Stop` (stop
+Parent → child (trusted): :class:`Run` (a :class:`~metagenx.jobs.FitTask`), :class:`Stop` (stop
 the current fit after this generation, keep its best result), :class:`Warm` (load the plotting
 while idle) and :class:`Exit`.
 
@@ -28,7 +28,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from metagenx.engine.result import FitResult
 from metagenx.errors import RunnerProtocolError
 from metagenx.events import Crashed, Failed, Finished, Progress, Ready, RunnerMessage, Started, Violation
-from metagenx.tasks import FitTask
+from metagenx.jobs import FitTask
 
 PROGRESS_INTERVAL = 0.25
 """Seconds between progress messages while a fit runs (the first and last are always sent)."""

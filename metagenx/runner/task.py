@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from metagenx.engine.model import GenxModel
-from metagenx.tasks import FitTask
+from metagenx.jobs import FitTask
 
 
 def prepare_model(model: GenxModel, task: FitTask) -> None:

@@ -20,8 +20,8 @@ from typing import Any
 
 from metagenx.engine.runtime import THREAD_VARIABLES
 from metagenx.errors import OutputError
+from metagenx.jobs import FitTask
 from metagenx.sandbox.policy import KiB, Limits, MiB, SandboxPolicy
-from metagenx.tasks import FitTask
 
 ETC_FILES = (
     "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "passwd", "group",

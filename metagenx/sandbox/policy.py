@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from metagenx.errors import SettingsError
-from metagenx.tasks import FitTask
+from metagenx.jobs import FitTask
 
 KiB = 1024
 MiB = 1024 * KiB

@@ -21,6 +21,7 @@ from typing import ClassVar
 
 from metagenx.errors import MetagenxError, OutputError, RunnerProtocolError
 from metagenx.events import Failed, Ready, RunnerMessage, Started
+from metagenx.jobs import FitTask
 from metagenx.runner.process import EventHandler, Outcome, RunnerDied, RunnerProcess, death_reason
 from metagenx.runner.protocol import Command
 from metagenx.sandbox import reasons, uids
@@ -31,7 +32,6 @@ from metagenx.sandbox.probe import cached_report
 from metagenx.sandbox.session import Sandbox
 from metagenx.sandbox.watchdog import Watchdog
 from metagenx.sandbox.workdir import hand_over, take_back
-from metagenx.tasks import FitTask
 
 
 def failure(task: FitTask, kind: str, message: str) -> Outcome:

@@ -10,6 +10,7 @@ import logging
 from typing import Literal
 
 from metagenx.controller.coordinated import owning_job_id
+from metagenx.jobs import FitTask
 from metagenx.runner.process import RunnerProcess
 from metagenx.sandbox import (
     UNSAFE_WARNING,
@@ -22,7 +23,6 @@ from metagenx.sandbox import (
 )
 from metagenx.server.settings import Settings
 from metagenx.store import Job, Store, find_user
-from metagenx.tasks import FitTask
 
 log = logging.getLogger(__name__)
 

@@ -40,6 +40,7 @@ class JobSummary(BaseModel):
     project: str
     project_id: int
     study_id: int | None
+    kind: str = Field(description="fit, solve or tune.")
     label: str
     model: str = Field(description="File name of the model the job fits.")
     state: State
@@ -63,7 +64,9 @@ class JobPublic(JobSummary):
     key: str
     model_sha256: str
     settings: dict[str, Any]
-    overrides: dict[str, Any]
+    axes: dict[str, Any] = Field(description="The study-axis values that made this job.")
+    data: list[dict[str, Any]] = Field(description="Per data file: its data set, loader and options.")
+    overrides: list[dict[str, Any]] = Field(description="Parameter changes (name, value, fit, min, max).")
     result: dict[str, Any] | None
     artifacts: list[ArtifactPublic]
     created: bool | None = Field(

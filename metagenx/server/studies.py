@@ -28,9 +28,8 @@ from metagenx.server.identity import Account
 from metagenx.server.service import Service
 from metagenx.server.submit import check_queue
 from metagenx.server.uploads import UNSAFE, clean_name, hash_stream, link_or_copy, save_file
-from metagenx.store import Job, JobState, Study, StudyState, file_sha256
+from metagenx.store import Job, JobState, Study, StudyState, file_sha256, job_spec
 from metagenx.study.results import JobOutcome
-from metagenx.study.spec import JobSpec
 
 MODEL_SUFFIXES = (".hgx", ".gx")
 CANCEL_WAIT = 5.0
@@ -129,13 +128,7 @@ def outcomes(session: Session, study_id: int) -> list[JobOutcome]:
     """Each job of the study as a :class:`JobOutcome` (for the results table, summary and plots)."""
     found = []
     for job in session.execute(select(Job).where(Job.study_id == study_id).order_by(Job.id)).scalars():
-        spec = JobSpec(
-            label=str(job.overrides.get("label") or f"job-{job.id}"),
-            model_path=job.model_path,
-            settings=dict(job.settings),
-            sequence=job.sequence,
-            axes=dict(job.overrides.get("axes") or {}),
-        )
+        spec = job_spec(job)
         # a tune's result is not a fit's
         result = FitResult.from_dict(job.result) if job.result and "parameters" in job.result else None
         error = job.last_error if job.state in (JobState.FAILED, JobState.CANCELLED) else None

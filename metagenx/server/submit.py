@@ -19,16 +19,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from metagenx.controller import submit_study
+from metagenx.jobs import DataAssignment, JobKind, JobSpec, ParameterOverride
 from metagenx.server.access import check_name, find_named_study
 from metagenx.server.errors import QuotaExceeded
 from metagenx.server.identity import Account
 from metagenx.server.service import Service
 from metagenx.server.uploads import link_or_copy
-from metagenx.solve.job_settings import parse_job_settings
-from metagenx.store import Job, JobFilter, JobState, StudyKind, list_jobs
+from metagenx.solve.job_settings import is_solve, parse_job_settings
+from metagenx.store import Job, JobFilter, JobState, StudyKind, job_spec, list_jobs
 from metagenx.store.keys import canonical_json
-from metagenx.study.spec import JobSpec
-from metagenx.tasks import DataAssignment, ParameterOverride
 
 FIT_LABEL = "fit"
 SEED_RANGE = 2**31
@@ -106,6 +105,7 @@ def submit_fit(
     local_model = directory / model_name
     link_or_copy(model_path, local_model)
     spec = JobSpec(
+        kind=JobKind.SOLVE if is_solve(settings) else JobKind.FIT,
         label=FIT_LABEL,
         model_path=str(local_model),
         settings=settings,
@@ -169,13 +169,8 @@ def find_existing(session: Session, user: Account, project: str, name: str) -> J
 
 def reprocess_inputs(job: Job) -> tuple[list[tuple[str, DataAssignment]], list[ParameterOverride]]:
     """The data files and parameter changes ``job`` ran with."""
-    options = job.overrides.get("data") or [{} for _ in job.data_paths]
-    data = [
-        (sha, DataAssignment(path=path, **option))
-        for path, sha, option in zip(job.data_paths, job.data_sha256, options, strict=True)
-    ]
-    overrides = [ParameterOverride(**o) for o in job.overrides.get("parameters", [])]
-    return data, overrides
+    spec = job_spec(job)
+    return list(zip(job.data_sha256, spec.data, strict=True)), list(spec.overrides)
 
 
 def merge_overrides(

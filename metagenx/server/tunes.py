@@ -17,6 +17,7 @@ from fastapi import UploadFile
 from sqlalchemy.orm import Session
 
 from metagenx.errors import SettingsError
+from metagenx.jobs import JobKind, JobSpec
 from metagenx.server.access import check_name
 from metagenx.server.identity import Account
 from metagenx.server.service import Service
@@ -25,7 +26,6 @@ from metagenx.server.uploads import link_or_copy
 from metagenx.solve.job_settings import TUNE_KEY
 from metagenx.store import Job, StudyKind
 from metagenx.store.keys import canonical_json
-from metagenx.study.spec import JobSpec
 
 MAX_MODELS = 8
 
@@ -76,6 +76,7 @@ def submit_tune(
     for source, target in zip(saved, local, strict=True):
         link_or_copy(source.path, target)
     spec = JobSpec(
+        kind=JobKind.TUNE,
         label="tune",
         model_path=str(local[0]),
         settings={TUNE_KEY: tune, "models": [str(p) for p in local], "seed": 0},

@@ -8,7 +8,7 @@ import threading
 
 from metagenx.events import ExecutorEvent
 from metagenx.executors.base import Executor
-from metagenx.tasks import FitTask
+from metagenx.jobs import FitTask
 
 Inbox = queue.Queue[ExecutorEvent]
 

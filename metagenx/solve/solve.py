@@ -36,6 +36,7 @@ from metagenx.events import (
     Violation,
     is_terminal,
 )
+from metagenx.jobs import FitTask, ParameterOverride
 from metagenx.outputs.collect import collect, fit_outputs
 from metagenx.outputs.names import SOLVE_JSON
 from metagenx.solve.dispatch import Dispatch, Inbox
@@ -51,7 +52,6 @@ from metagenx.solve.starts import (
     SolveProgress,
     is_scatter,
 )
-from metagenx.tasks import FitTask, ParameterOverride
 
 log = logging.getLogger(__name__)
 

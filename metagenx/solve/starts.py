@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from metagenx.errors import MetagenxError
-from metagenx.tasks import DataAssignment, ParameterOverride
+from metagenx.jobs import DataAssignment, ParameterOverride
 
 FATAL_KINDS = ("ModelFileError", "ModelScriptError", "ModelContentError", "SettingsError", "DataFileError")
 """Error kinds that every start would hit alike: the solve fails at once with the message."""

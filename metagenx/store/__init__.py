@@ -32,11 +32,12 @@ from metagenx.store.jobs import (
     fail,
     finish,
     finish_with,
+    job_spec,
     release,
     requeue_running,
     retry,
 )
-from metagenx.store.keys import JobSpec, file_sha256, job_key
+from metagenx.store.keys import NewJob, file_sha256, job_key
 from metagenx.store.models import (
     Artifact,
     Event,
@@ -64,9 +65,9 @@ __all__ = [
     "EventKind",
     "Job",
     "JobFilter",
-    "JobSpec",
     "JobState",
     "JobStateError",
+    "NewJob",
     "Project",
     "Store",
     "StoreError",
@@ -95,6 +96,7 @@ __all__ = [
     "finish",
     "finish_with",
     "job_key",
+    "job_spec",
     "list_jobs",
     "list_users",
     "open_store",

@@ -18,6 +18,7 @@ Attempts and the crash budget:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
@@ -27,8 +28,9 @@ from sqlalchemy import CursorResult, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from metagenx.engine.result import FitResult
+from metagenx.jobs import DataAssignment, JobSpec, ParameterOverride
 from metagenx.store.errors import JobStateError, StoreError
-from metagenx.store.keys import JobSpec
+from metagenx.store.keys import NewJob, data_options
 from metagenx.store.models import Event, EventKind, Job, JobState, Project, Study, utcnow
 from metagenx.store.sql import dialect_name, insert_ignoring_conflicts
 
@@ -37,7 +39,7 @@ _CLAIM_TRIES = 20
 CANCELLED_ON_REQUEST = "cancelled on request"
 
 
-def add_jobs(session: Session, study: Study, specs: Sequence[JobSpec]) -> list[Job]:
+def add_jobs(session: Session, study: Study, specs: Sequence[NewJob]) -> list[Job]:
     """The jobs for ``specs`` in ``study``, in the order of ``specs``: new keys are queued,
     known keys give the existing job as it is (finished jobs are not rerun).
 
@@ -264,30 +266,50 @@ def result_to_store(result: FitResult, *, keep_curves: bool = False) -> dict[str
 
 
 def _row(
-    study: Study, owner: str, key: str, spec: JobSpec, known: Mapping[str, Job], now: datetime
+    study: Study, owner: str, key: str, new: NewJob, known: Mapping[str, Job], now: datetime
 ) -> dict[str, Any]:
-    dependency = known.get(spec.depends_on) if spec.depends_on else None
+    dependency = known.get(new.depends_on) if new.depends_on else None
+    spec = new.spec
     return {
         "study_id": study.id,
         "project_id": study.project_id,
         "owner": owner,
         "key": key,
+        "kind": spec.kind,
+        "label": spec.label,
+        "axes": dict(spec.axes),
+        "data": [data_options(d) for d in spec.data],
         "model_path": spec.model_path,
-        "model_sha256": spec.model_sha256,
-        "data_paths": list(spec.data_paths),
-        "data_sha256": list(spec.data_sha256),
-        "overrides": dict(spec.overrides),
+        "model_sha256": new.model_sha256,
+        "data_paths": [d.path for d in spec.data],
+        "data_sha256": list(new.data_sha256),
+        "overrides": [dataclasses.asdict(o) for o in spec.overrides],
         "settings": dict(spec.settings),
         "seed": spec.seed,
         "state": JobState.QUEUED,
         "attempts": 0,
-        "max_attempts": spec.max_attempts,
+        "max_attempts": new.max_attempts,
         "interruptions": 0,
         "runs": 0,
         "queued_at": now,
         "sequence": spec.sequence,
         "depends_on_job_id": dependency.id if dependency is not None else None,
     }
+
+
+def job_spec(job: Job) -> JobSpec:
+    """The spec of a stored ``job`` (what it fits), as it was submitted (``depends_on`` aside)."""
+    options = job.data or [{} for _ in job.data_paths]
+    return JobSpec(
+        label=job.label,
+        model_path=job.model_path,
+        settings=dict(job.settings),
+        kind=job.kind,
+        data=[DataAssignment(path=p, **option) for p, option in zip(job.data_paths, options, strict=True)],
+        overrides=[ParameterOverride(**o) for o in job.overrides or []],
+        sequence=job.sequence,
+        axes=dict(job.axes or {}),
+    )
 
 
 def _jobs_by_key(session: Session, study_id: int, keys: Sequence[str]) -> dict[str, Job]:

@@ -8,15 +8,17 @@ from. File paths are not part of the key: the same file moved elsewhere is the s
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from metagenx.jobs import DataAssignment, JobSpec
 from metagenx.store.errors import StoreError
 from metagenx.store.models import DEFAULT_MAX_ATTEMPTS
 
@@ -80,39 +82,45 @@ def job_key(
     return hashlib.sha256(canonical_json(content).encode("ascii")).hexdigest()
 
 
+def key_overrides(spec: JobSpec) -> dict[str, Any]:
+    """The changes of ``spec`` as they enter its key: label, axes, data options, parameters (the
+    form keys have always had, so that a study submitted again finds its jobs)."""
+    return {
+        "label": spec.label,
+        "axes": dict(spec.axes),
+        "data": [data_options(d) for d in spec.data],
+        "parameters": [dataclasses.asdict(o) for o in spec.overrides],
+    }
+
+
+def data_options(assignment: DataAssignment) -> dict[str, Any]:
+    """How a data file is loaded (its data set, loader and options), without its path."""
+    return {k: v for k, v in dataclasses.asdict(assignment).items() if k != "path"}
+
+
 @dataclass(frozen=True)
-class JobSpec:
-    """What to run for one job, as submitted.
+class NewJob:
+    """A job to store: its spec (what to fit) and the checksums of its files (what makes it unique).
 
     Attributes:
-        model_path: the model file (``.hgx``/``.gx``) to load.
+        spec: the job (:class:`metagenx.jobs.JobSpec`); its ``depends_on`` label is not stored.
         model_sha256: SHA-256 of the model file's bytes (see :func:`file_sha256`).
-        seed: seed of the fit; part of the key, so a rerun gives the same answer.
-        settings: ``FitSettings.to_dict()``.
-        data_paths: data files replacing the model's data, in data-set order.
-        data_sha256: SHA-256 of each data file, same order.
-        overrides: parameter name → start value (or any JSON the runner understands).
-        sequence: position within a sequential batch.
-        depends_on: key of the job (same study) whose result seeds this one; the job
-            becomes claimable only once that one succeeded.
+        data_sha256: SHA-256 of each data file of ``spec.data``, same order.
+        depends_on: key of the job (same study) whose result seeds this one; the job becomes
+            claimable only once that one succeeded.
         max_attempts: runs charged before the job is failed for good.
     """
 
-    model_path: str
+    spec: JobSpec
     model_sha256: str
-    seed: int
-    settings: Mapping[str, Any] = field(default_factory=dict)
-    data_paths: Sequence[str] = ()
     data_sha256: Sequence[str] = ()
-    overrides: Mapping[str, Any] = field(default_factory=dict)
-    sequence: int | None = None
     depends_on: str | None = None
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
 
     def __post_init__(self) -> None:
-        if len(self.data_paths) != len(self.data_sha256):
+        if len(self.spec.data) != len(self.data_sha256):
             raise StoreError(
-                f"{len(self.data_paths)} data paths but {len(self.data_sha256)} data checksums; give one each"
+                f"{len(self.spec.data)} data files but {len(self.data_sha256)} data checksums; give one each"
             )
         if self.max_attempts < 1:
             raise StoreError(f"max_attempts must be at least 1, got {self.max_attempts}")
@@ -121,25 +129,20 @@ class JobSpec:
     def key(self) -> str:
         """The content key (see :func:`job_key`)."""
         return job_key(
-            self.model_sha256, self.data_sha256, self.settings, self.seed, self.overrides, self.depends_on
+            self.model_sha256,
+            self.data_sha256,
+            self.spec.settings,
+            self.spec.seed,
+            key_overrides(self.spec),
+            self.depends_on,
         )
 
     @classmethod
-    def from_files(
-        cls,
-        model_path: str | os.PathLike[str],
-        seed: int,
-        settings: Mapping[str, Any] | None = None,
-        data_paths: Sequence[str | os.PathLike[str]] = (),
-        **options: Any,
-    ) -> JobSpec:
-        """A spec whose checksums are read from the files (which must exist)."""
-        return cls(
-            model_path=str(model_path),
-            model_sha256=file_sha256(model_path),
-            seed=seed,
-            settings=dict(settings or {}),
-            data_paths=tuple(str(p) for p in data_paths),
-            data_sha256=tuple(file_sha256(p) for p in data_paths),
-            **options,
-        )
+    def from_files(cls, spec: JobSpec, checksums: dict[str, str] | None = None, **options: Any) -> NewJob:
+        """The job of ``spec``, its checksums read from its files (or taken from ``checksums``, a
+        path → SHA-256 cache that is filled in as files are read)."""
+        known = checksums if checksums is not None else {}
+        for path in [spec.model_path, *(d.path for d in spec.data)]:
+            if path not in known:
+                known[path] = file_sha256(path)
+        return cls(spec, known[spec.model_path], tuple(known[d.path] for d in spec.data), **options)

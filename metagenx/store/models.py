@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from metagenx.jobs import JobKind
+
 DEFAULT_OWNER = "local"
 DEFAULT_MAX_ATTEMPTS = 2
 
@@ -173,9 +175,13 @@ class Study(Base):
 
 
 class Job(Base):
-    """One fit: a model file, its data, settings and seed, and what became of it.
+    """One job (a fit, a solve or a tune: ``kind``): a model file, its data, settings and seed,
+    and what became of it.
 
-    ``key`` is the content hash of (model bytes, data bytes, settings, seed, overrides),
+    ``label`` names it in its study; ``axes`` are the study-axis values that made it; ``data``
+    holds, per data file (``data_paths``), its data set, loader and loader options;
+    ``overrides`` the parameter changes (see :class:`metagenx.jobs.ParameterOverride`).
+    ``key`` is the content hash of (model bytes, data bytes, settings, seed, changes),
     unique within a study. ``runs`` counts every start; ``attempts`` the runs charged
     against the crash budget ``max_attempts`` (a run in progress included);
     ``interruptions`` the runs lost when the controller itself died, which are not
@@ -199,7 +205,7 @@ class Job(Base):
     model_sha256: Mapped[str] = mapped_column(String(64))
     data_paths: Mapped[list[str]] = mapped_column(default=list)
     data_sha256: Mapped[list[str]] = mapped_column(default=list)
-    overrides: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    overrides: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     seed: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[JobState] = mapped_column(_enum(JobState, "job_state"), default=JobState.QUEUED)
@@ -221,6 +227,12 @@ class Job(Base):
     depends_on_job_id: Mapped[int | None] = mapped_column(
         ForeignKey("jobs.id", ondelete="SET NULL"), index=True
     )
+    kind: Mapped[JobKind] = mapped_column(
+        _enum(JobKind, "job_kind"), default=JobKind.FIT, server_default=JobKind.FIT.value
+    )
+    label: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    axes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    data: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class Event(Base):

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from metagenx.engine.model import GenxModel
+from metagenx.jobs import JobSpec
 from metagenx.study.definition import StudyDefinition, load_study, study_from_dict
-from metagenx.study.spec import JobSpec
 
 __all__ = ["JobSpec", "Study", "StudyDefinition", "load_study", "study_from_dict"]
 

@@ -24,6 +24,7 @@ import numpy as np
 from metagenx.engine.model import GenxModel
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import DataFileError, ModelContentError, SettingsError
+from metagenx.jobs import DataAssignment, JobSpec, ParameterOverride
 from metagenx.study.definition import (
     PARAMETER_FIELDS,
     SETTING_KINDS,
@@ -32,8 +33,6 @@ from metagenx.study.definition import (
     StudyDefinition,
     definition_error,
 )
-from metagenx.study.spec import JobSpec
-from metagenx.tasks import DataAssignment, ParameterOverride
 
 GLOB_CHARS = re.compile(r"[*?\[]")
 

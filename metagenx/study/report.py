@@ -21,6 +21,7 @@ from metagenx.store import (
     Study,
     counts_by_state,
     events_after,
+    job_spec,
     list_jobs,
     open_store,
 )
@@ -34,8 +35,6 @@ from metagenx.study.results import (
     table_rows,
     write_study_outputs,
 )
-from metagenx.study.spec import JobSpec
-from metagenx.tasks import DataAssignment, ParameterOverride
 
 DEFINITION_FILE = "study.json"
 
@@ -48,24 +47,6 @@ class StudyResults:
     table: list[dict[str, Any]]
     summary: StudySummary
     files: list[Path]
-
-
-def job_spec(job: Job) -> JobSpec:
-    """The study job a stored job was made from (label, axes, data and parameter changes)."""
-    details = job.overrides
-    data = [
-        DataAssignment(path=path, **options)
-        for path, options in zip(job.data_paths, details.get("data", []), strict=True)
-    ]
-    return JobSpec(
-        label=str(details.get("label") or f"job-{job.id}"),
-        model_path=job.model_path,
-        settings=dict(job.settings),
-        data=data,
-        overrides=[ParameterOverride(**o) for o in details.get("parameters", [])],
-        sequence=job.sequence,
-        axes=dict(details.get("axes", {})),
-    )
 
 
 def outcomes(jobs: list[Job]) -> list[JobOutcome]:
@@ -162,7 +143,7 @@ def print_status(console: Console, directory: Path, db: str | None) -> None:
                 progress = [e for e in events_after(session, job.id) if e.kind is EventKind.PROGRESS]
                 last = progress[-1] if progress else None
                 table.add_row(
-                    str(job.overrides.get("label") or job.id),
+                    job.label or str(job.id),
                     str(last.generation) if last else "–",
                     f"{last.best_fom:.6g}" if last and last.best_fom is not None else "–",
                 )

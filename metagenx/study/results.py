@@ -23,9 +23,9 @@ import numpy as np
 
 from metagenx.engine.result import FitResult, finite_or_none
 from metagenx.errors import OutputError
+from metagenx.jobs import JobSpec
 from metagenx.outputs.files import Staging, write_atomic
 from metagenx.study.definition import StudyDefinition
-from metagenx.study.spec import JobSpec
 
 TOLERANCE = 0.01
 """A start within this fraction of its problem's best FOM counts as converged."""

@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from metagenx.errors import RunnerProtocolError
+from metagenx.jobs import JobSpec
 from metagenx.runner.protocol import MAX_NAME, MAX_TEXT, STRICT, json_line, plain_text, problem
-from metagenx.study.spec import JobSpec
 
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 """Largest answer, bytes (a study of 20,000 jobs is about 10 MB)."""

@@ -32,6 +32,7 @@ from metagenx.errors import (
     RunnerProtocolError,
     StudyDefinitionError,
 )
+from metagenx.jobs import JobSpec
 from metagenx.runner.process import runner_environment
 from metagenx.sandbox import accounting, uids
 from metagenx.sandbox.command import Mounts, bwrap_command
@@ -39,7 +40,6 @@ from metagenx.sandbox.errors import LimitExceededError, SandboxUnavailableError
 from metagenx.sandbox.policy import GiB, Limits, MiB, SandboxMode, SandboxPolicy, format_bytes, format_seconds
 from metagenx.sandbox.probe import cached_report
 from metagenx.sandbox.session import SPAWNER, STARTUP_PREFIX
-from metagenx.study.spec import JobSpec
 from metagenx.untrusted.messages import (
     MAX_ANSWER_BYTES,
     Answer,

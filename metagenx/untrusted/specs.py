@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from metagenx.errors import RunnerProtocolError, SettingsError
+from metagenx.jobs import JobKind, JobSpec
 from metagenx.runner.protocol import CONTROL, MAX_NAME
 from metagenx.solve.job_settings import parse_job_settings
-from metagenx.study.spec import JobSpec
 
 MAX_JOBS = 20_000
 """Most jobs one study may expand into."""
@@ -37,6 +37,8 @@ def checked_specs(specs: Sequence[JobSpec], folder: Path, template: Path) -> lis
     labels: set[str] = set()
     for spec in specs:
         check_label(spec.label, labels)
+        if spec.kind is not JobKind.FIT:
+            raise refuse(f"job {spec.label!r} is a {spec.kind.value}; a study's jobs are fits")
         if spec.model_path != str(template):
             raise refuse(f"job {spec.label!r} fits another model than the study's template")
         for assignment in spec.data:

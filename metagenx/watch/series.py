@@ -19,13 +19,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from metagenx.controller.submit import stored_spec
+from metagenx.controller.submit import new_job
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import DataFileError
+from metagenx.jobs import DataAssignment, JobKind, JobSpec
 from metagenx.solve.job_settings import SOLVE_KEY
 from metagenx.store import Job, JobState, Study, StudyKind, StudyState, add_jobs, retry
-from metagenx.study.spec import JobSpec
-from metagenx.tasks import DataAssignment
 
 ORDER_KINDS = ("name", "header", "column")
 """How a watch's files are placed along the trend plots' x axis: arrival order (``name``), a
@@ -134,6 +133,7 @@ def file_spec(fit: FileFit, data: DataFile, index: int) -> JobSpec:
     if data.order_value is not None:
         axes["order_value"] = data.order_value
     return JobSpec(
+        kind=JobKind.FIT if fit.solve is None else JobKind.SOLVE,
         label=data.label,
         model_path=fit.template,
         settings=settings.replace(seed=settings.seed if settings.seed is not None else 1).to_dict()
@@ -154,7 +154,7 @@ def queue_file(session: Session, study: Study, fit: FileFit, data: DataFile) -> 
     checksums = {data.path: data.sha256}
     if fit.template_sha256 is not None:
         checksums[fit.template] = fit.template_sha256
-    stored = stored_spec(file_spec(fit, data, len(jobs)), checksums)
+    stored = new_job(file_spec(fit, data, len(jobs)), checksums)
     previous = seed_job(jobs) if fit.sequential else None
     if previous is not None:
         stored = dataclasses.replace(stored, depends_on=previous.key)
@@ -213,14 +213,14 @@ class SeriesRow:
 
 def series_row(job: Job, *, results: bool = True) -> SeriesRow:
     """The row of one job of a watch (``results=False``: without fitted values, for a job read so)."""
-    axes = dict(job.overrides.get("axes") or {})
+    axes = dict(job.axes or {})
     order = axes.get("order_value")
     result = job.result if results else None
     values = {str(p["name"]): float(p["value"]) for p in (result or {}).get("parameters", [])}
     finished_badly = job.state in (JobState.FAILED, JobState.CANCELLED)
     return SeriesRow(
         job_id=job.id,
-        label=str(job.overrides.get("label") or f"job-{job.id}"),
+        label=job.label or f"job-{job.id}",
         file_index=axes.get("file_index"),
         sha256=job.data_sha256[0] if job.data_sha256 else None,
         order_value=None if order is None else float(order),

@@ -214,7 +214,7 @@ class WatchSession:
         if isinstance(event, Failed | Crashed | Violation) and self.config.sequential:
             with self.store.session() as session:
                 for job in relink_after_failure(session, event.job_id):
-                    log.info("%s starts from an earlier file instead", job.overrides.get("label"))
+                    log.info("%s starts from an earlier file instead", job.label)
 
     def write_results(self) -> None:
         """Rewrite the series table (CSV/JSON) and plots from the store; never stops the watch."""

@@ -13,8 +13,8 @@ import pytest
 from metagenx.controller import Controller, submit_study
 from metagenx.engine.model import GenxModel
 from metagenx.executors import LocalExecutor
+from metagenx.jobs import JobSpec
 from metagenx.store import Job, JobFilter, JobState, Store, StudyKind, list_jobs, open_store
-from metagenx.study.spec import JobSpec
 from tests.conftest import EditModel
 
 
@@ -98,7 +98,7 @@ def test_a_killed_worker_is_replaced_and_its_job_retried(
 
     def kill_long_job_once(event: dict[str, object]) -> None:
         if event.type == "progress" and not killed:
-            job = next(j for j in jobs_of(store, study) if j.overrides["label"] == "long")
+            job = next(j for j in jobs_of(store, study) if j.label == "long")
             if event.job_id == job.id and event.generation >= 2:
                 killed.append(job.id)
                 os.kill(int(str(pid_of[job.id])), signal.SIGKILL)
@@ -137,7 +137,7 @@ def test_a_job_that_kills_its_worker_twice_fails_with_the_reason(
     summary = controller.run(study)
     controller.close()
     assert summary.counts["succeeded"] == 2 and summary.counts["failed"] == 1
-    crashed = next(j for j in jobs_of(store, study) if j.overrides["label"] == "crash")
+    crashed = next(j for j in jobs_of(store, study) if j.label == "crash")
     assert crashed.runs == 2
     assert "SIGKILL" in (crashed.last_error or "") and "gave up after 2 attempts" in (
         crashed.last_error or ""
@@ -216,7 +216,7 @@ def test_cancel_a_running_job_kills_its_runner_and_the_rest_complete(
         store, project="p", name="cancel", kind=StudyKind.STUDY, specs=specs, directory=tmp_path
     )
     controller = Controller(store, LocalExecutor(workers=2))
-    long_id = next(j.id for j in jobs_of(store, study) if j.overrides["label"] == "long")
+    long_id = next(j.id for j in jobs_of(store, study) if j.label == "long")
 
     def cancel_when_running(event: dict[str, object]) -> None:
         if event.type == "progress" and event.job_id == long_id:

@@ -13,9 +13,9 @@ import pytest
 from metagenx.controller import Controller, submit_study
 from metagenx.controller.coordinated import TASK_BASE, owning_job_id
 from metagenx.executors import LocalExecutor
+from metagenx.jobs import JobKind, JobSpec
 from metagenx.store import JobState, Store, StudyKind, open_store
 from metagenx.store.models import Job
-from metagenx.study.spec import JobSpec
 
 ENDLESS_SOLVE = {
     "seed": 1,
@@ -35,7 +35,7 @@ def store(db_url: str, tmp_path: Path) -> Iterator[Store]:
 
 
 def solve_study(store: Store, model: Path, directory: Path, settings: dict[str, Any]) -> int:
-    spec = JobSpec(label="solve", model_path=str(model), settings=settings)
+    spec = JobSpec(label="solve", model_path=str(model), settings=settings, kind=JobKind.SOLVE)
     return submit_study(
         store, project="p", name="solve", kind=StudyKind.FIT, specs=[spec], directory=directory
     )

@@ -15,8 +15,8 @@ from metagenx.controller import Controller, RunSummary, submit_study
 from metagenx.events import Event
 from metagenx.executors.dask_connect import open_client
 from metagenx.executors.dask_local import LocalDaskCluster
+from metagenx.jobs import JobSpec
 from metagenx.store import Job, JobFilter, Store, StudyKind, list_jobs, open_store
-from metagenx.study.spec import JobSpec
 from tests.sandbox.conftest import policy  # noqa: F401  (fixture of the sandboxed-worker tests)
 from tests.server.conftest import start_api  # noqa: F401  (fixture of the server-on-Dask tests)
 
@@ -80,7 +80,7 @@ def jobs_of(store: Store, study: int) -> list[Job]:
 
 
 def by_label(store: Store, study: int, label: str) -> Job:
-    return next(j for j in jobs_of(store, study) if j.overrides["label"] == label)
+    return next(j for j in jobs_of(store, study) if j.label == label)
 
 
 class Recorder:

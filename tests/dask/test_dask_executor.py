@@ -14,8 +14,8 @@ from metagenx.controller import Controller
 from metagenx.engine.model import GenxModel
 from metagenx.executors import LocalExecutor
 from metagenx.executors.dask import DaskExecutor
+from metagenx.jobs import JobSpec
 from metagenx.store import JobState, Store, open_store
-from metagenx.study.spec import JobSpec
 from tests.conftest import EditModel
 from tests.dask.conftest import (
     LONG,
@@ -45,10 +45,8 @@ def test_a_study_on_dask_gives_the_local_results_with_warm_runners(
     local_store = open_store(f"sqlite:///{tmp_path / 'local.db'}", tmp_path)
     local_study = submit(local_store, specs, tmp_path / "local")
     run_study(Controller(local_store, LocalExecutor(workers=2)), local_study)
-    on_dask = {j.overrides["label"]: (j.fom, j.result["parameters"]) for j in jobs_of(store, study)}  # type: ignore[index]
-    on_local = {
-        j.overrides["label"]: (j.fom, j.result["parameters"]) for j in jobs_of(local_store, local_study)
-    }  # type: ignore[index]
+    on_dask = {j.label: (j.fom, j.result["parameters"]) for j in jobs_of(store, study)}  # type: ignore[index]
+    on_local = {j.label: (j.fom, j.result["parameters"]) for j in jobs_of(local_store, local_study)}  # type: ignore[index]
     local_store.close()
     assert on_dask == on_local, "same seeds, same numbers"
     job = jobs_of(store, study)[0]

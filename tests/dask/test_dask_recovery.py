@@ -18,8 +18,8 @@ import pytest
 from metagenx.controller import Controller
 from metagenx.executors.dask import DaskExecutor
 from metagenx.executors.dask_local import LocalDaskCluster
+from metagenx.jobs import JobSpec
 from metagenx.store import Store
-from metagenx.study.spec import JobSpec
 from tests.dask.conftest import (
     LONG,
     Recorder,

@@ -48,7 +48,7 @@ def reference(superadam: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     _, err = done.communicate(timeout=300)
     assert done.returncode == 0, err
     with open_store(None, folder / "faults") as store, store.session() as session:
-        return {str(job.overrides["label"]): float(job.fom or 0) for job in session.query(Job)}
+        return {str(job.label): float(job.fom or 0) for job in session.query(Job)}
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def verify(url: str, folder: Path, reference: dict[str, float]) -> Verdict:
         jobs = list(session.query(Job).order_by(Job.id))
         assert len(jobs) == FITS
         for job in jobs:
-            label = str(job.overrides["label"])
+            label = str(job.label)
             assert job.state is JobState.SUCCEEDED, (label, job.state, job.last_error)
             assert job.result is not None and job.result["complete"] is True, label
             assert job.fom == reference[label], f"{label}: {job.fom} differs from the undisturbed run"

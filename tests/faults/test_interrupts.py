@@ -16,7 +16,7 @@ from tests.server.conftest import LONG, Api, StartApi
 
 def states(folder: Path) -> dict[str, Job]:
     with open_store(None, folder) as store, store.session() as session:
-        return {str(job.overrides["label"]): job for job in session.query(Job)}
+        return {str(job.label): job for job in session.query(Job)}
 
 
 def wait_succeeded(folder: Path, count: int, timeout: float = 120.0) -> None:

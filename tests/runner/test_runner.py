@@ -11,9 +11,9 @@ import pytest
 
 from metagenx.engine.model import GenxModel
 from metagenx.events import Finished
+from metagenx.jobs import DataAssignment, FitTask, ParameterOverride
 from metagenx.outputs.collect import collect, fit_outputs
 from metagenx.runner.process import RunnerDied, RunnerProcess, death_reason
-from metagenx.tasks import DataAssignment, FitTask, ParameterOverride
 from tests.conftest import EditModel
 
 

@@ -24,11 +24,11 @@ from metagenx.controller import Controller, submit_study
 from metagenx.engine.gx.archive import DEFAULT_LIMITS
 from metagenx.engine.model import GenxModel
 from metagenx.executors import LocalExecutor
+from metagenx.jobs import JobSpec
 from metagenx.runner.process import RunnerProcess
 from metagenx.sandbox import SandboxPolicy, sandboxed_runner_factory
 from metagenx.sandbox.uids import uids_in_use
 from metagenx.store import Job, JobFilter, JobState, Store, StudyKind, list_jobs, open_store
-from metagenx.study.spec import JobSpec
 from tests.sandbox.conftest import NORMAL_SETTINGS, Listener, with_script_prefix
 from tests.sandbox.probes import PROBES, Probe, Targets
 
@@ -74,7 +74,7 @@ def attack_beside_normal(world: World, name: str, model: Path) -> dict[str, Job]
     """Run the hostile ``model`` and a normal fit in one study on the sandboxed controller; jobs by label."""
     attack = JobSpec(label="attack", model_path=str(model), settings=NORMAL_SETTINGS)
     done = run_study(world, world.controller, name, [attack, normal(world.superadam)], owner="mallory")
-    return {str(j.overrides["label"]): j for j in done}
+    return {str(j.label): j for j in done}
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_every_probe_works_without_a_sandbox(world: World, listener: Listener) -
         done = run_study(world, plain, name, specs, owner="mallory")
     finally:
         plain.close()
-    failed = {j.overrides["label"]: j.last_error for j in done if j.state is not JobState.SUCCEEDED}
+    failed = {j.label: j.last_error for j in done if j.state is not JobState.SUCCEEDED}
     assert not failed, failed
     evidence = world.targets.evidence
     assert (evidence / "shadow").read_text() == Path("/etc/shadow").read_text()
@@ -215,7 +215,7 @@ def test_the_server_stays_healthy_after_the_attacks(world: World, policy: Sandbo
     ]
     done = run_study(world, world.controller, "after", specs, owner="alice")
     assert all(j.state is JobState.SUCCEEDED for j in done)
-    assert next(j for j in done if j.overrides["label"] == "seed=1").fom == world.reference_fom
+    assert next(j for j in done if j.label == "seed=1").fom == world.reference_fom
     outputs = list((world.base / "studies" / "alice" / "after" / "jobs").iterdir())
     assert len(outputs) == 2
     for folder in outputs:

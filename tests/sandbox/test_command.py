@@ -11,11 +11,11 @@ import pytest
 
 from metagenx.errors import OutputError
 from metagenx.events import Failed
+from metagenx.jobs import DataAssignment, FitTask
 from metagenx.sandbox import Limits, SandboxPolicy, seccomp
 from metagenx.sandbox.command import Mounts, bwrap_command, mounts_for, writable_directory
 from metagenx.sandbox.policy import GiB, MiB
 from metagenx.sandbox.reasons import from_death, from_error
-from metagenx.tasks import DataAssignment, FitTask
 
 LIMITS = Limits(cpu_seconds=10, memory_bytes=2 * GiB, wall_seconds=30, max_output_bytes=50 * MiB)
 

@@ -13,6 +13,7 @@ from metagenx.controller import Controller, submit_study
 from metagenx.errors import SettingsError
 from metagenx.events import RunnerMessage, Started
 from metagenx.executors import LocalExecutor
+from metagenx.jobs import FitTask, JobSpec
 from metagenx.runner.process import RunnerDied
 from metagenx.sandbox import (
     Layer,
@@ -24,8 +25,6 @@ from metagenx.sandbox import (
     sandboxed_runner_factory,
 )
 from metagenx.store import JobFilter, JobState, StudyKind, list_jobs, open_store
-from metagenx.study.spec import JobSpec
-from metagenx.tasks import FitTask
 from tests.sandbox.conftest import NORMAL_SETTINGS, with_script_prefix
 
 

@@ -93,9 +93,7 @@ def test_reprocess_with_changed_settings_and_parameters(api: Api, xray: Path) ->
     )
     assert fixed.status_code == 201
     done = api.wait(fixed.json()["id"])
-    assert done["overrides"]["parameters"] == [
-        {"name": name, "value": 12.0, "fit": False, "min": None, "max": None}
-    ]
+    assert done["overrides"] == [{"name": name, "value": 12.0, "fit": False, "min": None, "max": None}]
     assert name not in {p["name"] for p in done["result"]["parameters"]}, "the fixed parameter was not fitted"
     assert api.wait(changed.json()["id"])["result"]["generations"] == 2
 

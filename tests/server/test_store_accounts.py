@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, select
 
+from metagenx.jobs import JobSpec
 from metagenx.store import (
-    JobSpec,
+    NewJob,
     Store,
     StoreError,
     StudyKind,
@@ -82,7 +83,8 @@ def test_claiming_skips_excluded_owners(store: Store) -> None:
         for index, owner in enumerate(("alice", "alice", "bob")):
             project = ensure_project(session, "p", owner)
             study = ensure_study(session, project, f"s{index}", StudyKind.FIT)
-            add_jobs(session, study, [JobSpec(model_path="/m.hgx", model_sha256="0" * 64, seed=index)])
+            spec = JobSpec(label="fit", model_path="/m.hgx", settings={"seed": index})
+            add_jobs(session, study, [NewJob(spec, model_sha256="0" * 64)])
     with store.session() as session:
         first = claim_next(session, None, "w", exclude_owners={"alice"})
         assert first is not None and first.owner == "bob"
@@ -93,7 +95,7 @@ def test_claiming_skips_excluded_owners(store: Store) -> None:
 
 def test_the_accounts_migration_creates_what_the_models_describe(store: Store, tmp_path: Path) -> None:
     with store.engine.connect() as connection:
-        assert head_revision() == "0003"
+        assert head_revision() == "0004"
         migrated = describe(connection)
     reference = create_engine(f"sqlite:///{tmp_path / 'reference.db'}")
     if store.dialect == "postgresql":

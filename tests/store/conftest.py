@@ -23,7 +23,8 @@ from sqlalchemy.exc import OperationalError
 
 from metagenx.engine.result import DatasetCurve, FitResult, ParameterResult, StopReason
 from metagenx.engine.settings import FitSettings, ResolvedSettings
-from metagenx.store import JobSpec, Store, Study, StudyKind, ensure_project, ensure_study, open_store
+from metagenx.jobs import DataAssignment, JobSpec
+from metagenx.store import NewJob, Store, Study, StudyKind, ensure_project, ensure_study, open_store
 
 PG_CANDIDATES = tuple(
     os.environ.get("METAGENX_TEST_PG", "").split()
@@ -115,24 +116,28 @@ def study(store: Store) -> Study:
         return ensure_study(session, project, "sweep", StudyKind.STUDY, definition={"seeds": 3})
 
 
-MakeSpec = Callable[..., JobSpec]
+MakeSpec = Callable[..., NewJob]
 
 
 @pytest.fixture
 def make_spec() -> MakeSpec:
-    """Factory of job specs: ``make_spec(i)`` is a distinct fit (own model bytes and seed)."""
+    """Factory of jobs to store: ``make_spec(i)`` is a distinct fit (own model bytes and seed);
+    ``model_path=``, ``sequence=`` change its spec, ``depends_on=`` (a key) and ``max_attempts=`` the job."""
 
-    def make(index: int, **changes: Any) -> JobSpec:
-        fields: dict[str, Any] = {
-            "model_path": f"/models/film{index}.hgx",
-            "model_sha256": hashlib.sha256(f"model {index}".encode()).hexdigest(),
-            "seed": index,
-            "settings": FitSettings(seed=index, max_time=60.0).to_dict(),
-            "data_paths": (f"/data/film{index}.dat",),
-            "data_sha256": (hashlib.sha256(f"data {index}".encode()).hexdigest(),),
-        }
-        fields.update(changes)
-        return JobSpec(**fields)
+    def make(index: int, model_path: str | None = None, sequence: int | None = None, **job: Any) -> NewJob:
+        spec = JobSpec(
+            label=f"job {index}",
+            model_path=model_path or f"/models/film{index}.hgx",
+            settings=FitSettings(seed=index, max_time=60.0).to_dict(),
+            data=[DataAssignment(0, f"/data/film{index}.dat")],
+            sequence=sequence,
+        )
+        return NewJob(
+            spec,
+            model_sha256=hashlib.sha256(f"model {index}".encode()).hexdigest(),
+            data_sha256=(hashlib.sha256(f"data {index}".encode()).hexdigest(),),
+            **job,
+        )
 
     return make
 

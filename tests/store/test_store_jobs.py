@@ -14,9 +14,9 @@ from metagenx.store import (
     EventKind,
     Job,
     JobFilter,
-    JobSpec,
     JobState,
     JobStateError,
+    NewJob,
     Store,
     StoreError,
     Study,
@@ -41,10 +41,10 @@ from metagenx.store import (
 )
 from metagenx.store.models import Artifact
 
-MakeSpec = Callable[..., JobSpec]
+MakeSpec = Callable[..., NewJob]
 
 
-def submit(store: Store, study: Study, specs: list[JobSpec]) -> list[Job]:
+def submit(store: Store, study: Study, specs: list[NewJob]) -> list[Job]:
     with store.session() as session:
         return add_jobs(session, study, specs)
 

@@ -15,8 +15,8 @@ from metagenx.engine.result import FitResult
 from metagenx.store import (
     EventKind,
     Job,
-    JobSpec,
     JobState,
+    NewJob,
     Store,
     Study,
     add_jobs,
@@ -30,7 +30,7 @@ from metagenx.store import (
     requeue_running,
 )
 
-MakeSpec = Callable[..., JobSpec]
+MakeSpec = Callable[..., NewJob]
 
 CONTROLLER = textwrap.dedent(
     """

@@ -21,7 +21,7 @@ TABLES = {"projects", "studies", "jobs", "events", "artifacts", "users", "tokens
 def test_migrations_create_the_schema_at_head(store: Store) -> None:
     with store.engine.connect() as connection:
         tables = set(inspect(connection).get_table_names())
-        assert current_revision(connection) == head_revision() == "0003"
+        assert current_revision(connection) == head_revision() == "0004"
     assert tables == TABLES | {"alembic_version"}
 
 
@@ -159,3 +159,76 @@ def test_database_from_a_newer_metagenx_is_refused(db_url: str, store: Store, tm
         connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(StoreError, match="newer metagenx"):
         open_store(db_url, tmp_path)
+
+
+def test_the_typed_jobs_migration_converts_stored_jobs_and_keeps_their_keys(db_url: str) -> None:
+    """Jobs stored before kind/label/axes/data had columns are converted; a study submitted again
+    finds them (their content keys do not change)."""
+    import json as json_module
+
+    from alembic import command
+
+    from metagenx.jobs import DataAssignment, JobKind, JobSpec, ParameterOverride
+    from metagenx.store import Job, NewJob, job_key
+    from metagenx.store.db import alembic_config
+
+    old_overrides = {
+        "label": "T300.dat",
+        "axes": {"data_file": "T300.dat", "order_value": 300.0},
+        "data": [{"dataset": 0, "loader": "auto", "loader_options": {"x_col": 0}}],
+        "parameters": [{"name": "SiO.setD", "value": 1200.0, "fit": None, "min": None, "max": None}],
+    }
+    settings = {"seed": 3, "max_generations": 5}
+    key = job_key("m" * 64, ["d" * 64], settings, 3, old_overrides)
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0003")
+        connection.execute(
+            text("INSERT INTO projects (id, name, owner, created_at) VALUES (1, 'p', 'local', '2026-01-01')")
+        )
+        for study_id, kind in ((1, "batch"), (2, "tune")):
+            connection.execute(
+                text(
+                    "INSERT INTO studies (id, project_id, name, kind, definition, state, created_at) "
+                    f"VALUES ({study_id}, 1, 's{study_id}', '{kind}', '{{}}', 'active', '2026-01-01')"
+                )
+            )
+        for job_id, study_id, job_settings in (
+            (1, 1, settings),
+            (2, 1, {**settings, "solve": {}}),
+            (3, 2, {}),
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO jobs (id, study_id, project_id, owner, key, model_path, model_sha256,"
+                    " data_paths, data_sha256, overrides, settings, seed, state, attempts, max_attempts,"
+                    " interruptions, runs, queued_at) VALUES (:id, :study, 1, 'local', :key, '/m.hgx', :m,"
+                    " :paths, :shas, :overrides, :settings, 3, 'queued', 0, 2, 0, 0, '2026-01-01')"
+                ),
+                {
+                    "id": job_id,
+                    "study": study_id,
+                    "key": key if job_id == 1 else f"{job_id}" * 64,
+                    "m": "m" * 64,
+                    "paths": json_module.dumps(["/d/T300.dat"]),
+                    "shas": json_module.dumps(["d" * 64]),
+                    "overrides": json_module.dumps(old_overrides),
+                    "settings": json_module.dumps(job_settings),
+                },
+            )
+    engine.dispose()
+    with open_store(db_url, Path(".")) as store, store.session() as session:
+        jobs = {job.id: job for job in session.query(Job)}
+        first = jobs[1]
+        assert (first.kind, first.label, first.axes) == (JobKind.FIT, "T300.dat", old_overrides["axes"])
+        assert first.data == old_overrides["data"] and first.overrides == old_overrides["parameters"]
+        assert jobs[2].kind is JobKind.SOLVE and jobs[3].kind is JobKind.TUNE
+        spec = JobSpec(
+            label="T300.dat",
+            model_path="/elsewhere/m.hgx",
+            settings=settings,
+            data=[DataAssignment(0, "/d/T300.dat", "auto", {"x_col": 0})],
+            overrides=[ParameterOverride("SiO.setD", value=1200.0)],
+            axes=old_overrides["axes"],
+        )
+        assert NewJob(spec, "m" * 64, ["d" * 64]).key == first.key, "submitted again, it is the same job"

@@ -12,11 +12,10 @@ import pytest
 from metagenx.engine.model import GenxModel
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import StudyDefinitionError
+from metagenx.jobs import DataAssignment, JobSpec, ParameterOverride
 from metagenx.study import Study
 from metagenx.study.definition import load_study
 from metagenx.study.expand import expand, natural_key
-from metagenx.study.spec import JobSpec
-from metagenx.tasks import DataAssignment, ParameterOverride
 
 from .conftest import WriteStudy
 

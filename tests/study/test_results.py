@@ -15,6 +15,7 @@ from PIL import Image
 import metagenx
 from metagenx.engine.model import GenxModel
 from metagenx.engine.settings import FitSettings
+from metagenx.jobs import FitTask
 from metagenx.runner.task import prepare_model
 from metagenx.study import Study
 from metagenx.study.plots import fom_distribution_png, parameter_trends_png
@@ -29,7 +30,6 @@ from metagenx.study.results import (
     write_csv,
     write_study_outputs,
 )
-from metagenx.tasks import FitTask
 
 pytestmark = pytest.mark.slow
 

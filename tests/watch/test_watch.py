@@ -69,7 +69,7 @@ class Running:
                 if done(jobs):
                     return jobs
             time.sleep(0.3)
-        raise AssertionError(f"timed out; jobs: {[(j.overrides.get('label'), j.state) for j in self.jobs()]}")
+        raise AssertionError(f"timed out; jobs: {[(j.label, j.state) for j in self.jobs()]}")
 
     def close(self) -> None:
         self.stop.set()
@@ -98,14 +98,14 @@ def test_every_file_is_fitted_once_slow_writes_wait_corrupt_fails_and_restart_ca
     (incoming / "broken.dat").write_text("# 2theta R dR\n0.1 0.2\ngarbage here\n")
     jobs = watch.wait_for(lambda js: finished(js, 4))
     watch.close()
-    labels = sorted(str(j.overrides["label"]) for j in jobs)
+    labels = sorted(str(j.label) for j in jobs)
     assert labels == ["broken.dat", "run01.dat", "run02.dat", "run03.dat"], "each file exactly once"
-    broken = next(j for j in jobs if j.overrides["label"] == "broken.dat")
+    broken = next(j for j in jobs if j.label == "broken.dat")
     assert broken.state is JobState.FAILED and "broken.dat" in (broken.last_error or "")
     for job in jobs:
         if job.state is JobState.SUCCEEDED:
             value = {p["name"]: p["value"] for p in job.result["parameters"]}["SiO.setD"]  # type: ignore[index]
-            assert value == pytest.approx(THICKNESS[str(job.overrides["label"])], rel=0.01)
+            assert value == pytest.approx(THICKNESS[str(job.label)], rel=0.01)
 
     # While the watcher is down: a new file arrives, one is rewritten with new content, one is touched.
     (incoming / "run04.dat").write_bytes(measurements["run04.dat"])
@@ -116,7 +116,7 @@ def test_every_file_is_fitted_once_slow_writes_wait_corrupt_fails_and_restart_ca
     time.sleep(1.5)  # an unchanged file would have been queued by now
     jobs = again.jobs()
     again.close()
-    labels = sorted(str(j.overrides["label"]) for j in jobs)
+    labels = sorted(str(j.label) for j in jobs)
     assert labels == ["broken.dat", "run01.dat", "run01.dat", "run02.dat", "run03.dat", "run04.dat"]
     assert (out / "results.csv").exists() and (out / "parameter_trends.png").exists()
 
@@ -169,7 +169,7 @@ def test_sequential_watch_carries_on_past_an_unreadable_file(
     jobs = watch.wait_for(lambda js: finished(js, 3))
     watch.close()
     first, broken, second = sorted(jobs, key=lambda j: j.id)
-    assert broken.overrides["label"] == "broken.dat" and broken.state is JobState.FAILED
+    assert broken.label == "broken.dat" and broken.state is JobState.FAILED
     assert second.state is JobState.SUCCEEDED and second.depends_on_job_id == first.id
 
 
@@ -193,4 +193,4 @@ def test_a_solving_watch_solves_each_file_and_recovers_the_trend(
         assert job.settings["solve"]["budget"] == 60
         assert 1 <= len(job.result["extra"]["solve"]["starts"]) <= 2  # type: ignore[index]
         value = {p["name"]: p["value"] for p in job.result["parameters"]}["SiO.setD"]  # type: ignore[index]
-        assert value == pytest.approx(THICKNESS[str(job.overrides["label"])], rel=0.01)
+        assert value == pytest.approx(THICKNESS[str(job.label)], rel=0.01)

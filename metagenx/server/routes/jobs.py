@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from metagenx.errors import SettingsError
+from metagenx.jobs import ParameterOverride
 from metagenx.server import jobs as ops
 from metagenx.server.access import job_for, job_with_names
 from metagenx.server.auth import CurrentUser
@@ -19,7 +20,6 @@ from metagenx.server.uploads import json_object
 from metagenx.server.views import artifact_public, job_public, job_summary, json_response
 from metagenx.solve.job_settings import TUNE_KEY
 from metagenx.store import JobState, Project, count_jobs, retry
-from metagenx.tasks import ParameterOverride
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
