@@ -21,6 +21,15 @@ class MetagenxError(Exception):
         return self.message
 
 
+def error_named(kind: str, message: str) -> MetagenxError:
+    """The metagenx error of class ``kind`` (as a runner or a job reports it) with ``message``;
+    a plain :class:`MetagenxError` for any other name (the name is never trusted further)."""
+    found = globals().get(kind)
+    if isinstance(found, type) and issubclass(found, MetagenxError):
+        return found(message)
+    return MetagenxError(message)
+
+
 class ModelFileError(MetagenxError):
     """The model file is missing, of the wrong kind, truncated or corrupt."""
 

@@ -49,7 +49,9 @@ class FitTask:
 
     ``settings`` is a :class:`metagenx.engine.settings.FitSettings` as a dict;
     ``start_values`` seeds named parameters (sequential fits pass the previous result);
-    ``output`` is the fitted model file to write (outputs land beside it), or None.
+    ``output`` is the fitted model file to write (outputs land beside it), or None;
+    ``part_of`` is the stored job a coordinated job's task belongs to (a solve's start, a tune's
+    fit; its owner's limits apply), None when the task is the stored job itself.
     """
 
     job_id: int
@@ -59,6 +61,12 @@ class FitTask:
     data: list[DataAssignment] = field(default_factory=list)
     overrides: list[ParameterOverride] = field(default_factory=list)
     start_values: dict[str, float] = field(default_factory=dict)
+    part_of: int | None = None
+
+    @property
+    def stored_job_id(self) -> int:
+        """The stored job this task runs for (its own id, or its coordinated job's)."""
+        return self.job_id if self.part_of is None else self.part_of
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,8 @@ class JobSpec:
         axes: the study-axis values that produced this job (for tables and trend plots),
             e.g. ``{"seed": 3, "km": 0.7, "data_file": "T300.dat", "order_value": 300.0}``.
         kind: a fit, a solve or a tune (:class:`JobKind`).
+        output: the fitted model file to write (a tune: a file in its report folder), when the
+            submitter chooses it; None: ``<study folder>/jobs/<number>-<label>/<model>.hgx``.
     """
 
     label: str
@@ -88,6 +98,7 @@ class JobSpec:
     sequence: int | None = None
     depends_on: str | None = None
     axes: dict[str, Any] = field(default_factory=dict)
+    output: str | None = None
 
     @property
     def seed(self) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,11 +21,12 @@ from metagenx.cli.options import with_fit_settings
 from metagenx.cli.signals import STOP_FIT, stop_on_signals
 from metagenx.cli.tables import parameter_table
 from metagenx.engine.fit import Progress, ProgressCallback
-from metagenx.engine.model import GenxModel
 from metagenx.engine.result import FitResult
 from metagenx.engine.settings import FitSettings
-from metagenx.errors import OutputError
-from metagenx.runner.polish import fit_and_polish
+from metagenx.errors import OutputError, error_named
+from metagenx.events import Event
+from metagenx.events import Progress as ProgressEvent
+from metagenx.outputs.collect import collect, fit_outputs
 
 
 @app.command("fit")
@@ -44,30 +47,73 @@ def fit_command(
 
     Stops on convergence by default (see --tol, --window, --min-spread); Ctrl-C stops
     the fit after the current generation and still writes the best result so far.
-    Runs the model's script unsandboxed in this process: use it on your own files.
+    The fit runs in a fit process of its own, unsandboxed: use it on your own files.
     """
     console = Console(stderr=as_json)
     target = out if out is not None else Path.cwd() / f"{model.stem}_fit" / f"{model.stem}.hgx"
     if target.suffix.lower() not in (".hgx", ".gx"):
         raise OutputError(f"--out {target} must end in .hgx or .gx")
-    loaded = GenxModel.load(model)
-    for note in loaded.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
     with stop_on_signals(console, STOP_FIT) as stop, live_progress(console, model.name) as report:
-        result = fit_and_polish(loaded, settings, progress=report, stop_event=stop)
-    from metagenx.outputs import write_outputs  # matplotlib: imported only when needed
-
-    files = write_outputs(loaded, result, target)
+        result = fit_here(model, settings, target, report, stop)
+    for note in result.extra.get("notes", []):
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    files = {kind: str(path) for kind, path in collect(target.parent, fit_outputs(target)).files.items()}
     if as_json:
         summary = result.to_dict()
         summary.pop("datasets")
-        summary["outputs"] = {name: str(path) for name, path in vars(files).items()}
+        summary["outputs"] = files
         typer.echo(json.dumps(summary, indent=2, default=str))
         return
     show_summary(console, result)
     console.print(
-        f"wrote {files.model} and result.json, parameters.csv, fit.png, fom.png in {files.model.parent}"
+        f"wrote {target} and result.json, parameters.csv, fit.png, fom.png in {target.parent}",
+        highlight=False,
     )
+
+
+def fit_here(
+    model: Path, settings: FitSettings, target: Path, report: ProgressCallback, stop: threading.Event
+) -> FitResult:
+    """Fit ``model`` as a job on a controller with one local fit process, its files at ``target``.
+
+    Raises the error the fit ended with (e.g. :class:`ModelScriptError` for a failing script)."""
+    from metagenx.controller.embedded import run_job, temporary_store
+    from metagenx.engine.files import model_format
+    from metagenx.executors import LocalExecutor
+    from metagenx.jobs import JobSpec
+    from metagenx.solve.job_settings import parse_job_settings
+    from metagenx.store import NewJob, StudyKind
+
+    model_format(model)  # a missing or foreign file is refused here, naming it
+    chosen = settings.to_dict()
+    if chosen.get("seed") is None:
+        chosen["seed"] = random.randrange(2**31)
+    spec = JobSpec(
+        label=model.name,
+        model_path=str(model.resolve()),
+        settings=parse_job_settings(chosen),
+        output=str(target.resolve()),
+    )
+
+    def listen(event: Event) -> None:
+        if isinstance(event, ProgressEvent) and event.best_fom is not None:
+            report(Progress(event.generation, event.best_fom, event.evaluations, event.elapsed))
+
+    with temporary_store() as store:
+        outcome = run_job(
+            store,
+            NewJob.from_files(spec),
+            LocalExecutor(workers=1),
+            study="fit",
+            kind=StudyKind.FIT,
+            directory=target.parent,
+            listeners=[listen],
+            stop=stop,
+        )
+    if outcome.result is None:
+        message = outcome.error or f"the fit of {model.name} ended {outcome.state} without a result"
+        raise error_named(outcome.error_kind or "", message)
+    return FitResult.from_dict(outcome.result)
 
 
 def show_summary(console: Console, result: FitResult) -> None:

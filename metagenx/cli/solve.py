@@ -17,10 +17,10 @@ from metagenx.cli.signals import STOP_FIT, stop_on_signals
 from metagenx.cli.tables import parameter_table
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import OutputError
+from metagenx.solve.local import solve
 from metagenx.solve.result import SolveResult
 from metagenx.solve.settings import SolveSettings, start_settings
 from metagenx.solve.settings_file import SettingsFile
-from metagenx.solve.solve import solve
 from metagenx.solve.starts import SolveProgress
 
 

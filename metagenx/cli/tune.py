@@ -15,7 +15,7 @@ from metagenx.cli.options import with_fit_settings
 from metagenx.cli.signals import STOP_TUNE, stop_on_signals
 from metagenx.engine.settings import FitSettings
 from metagenx.solve.settings_file import SettingsFile
-from metagenx.solve.tune import TuneSettings, study_name_for, tune
+from metagenx.solve.tune import TuneSettings, study_name_for
 
 TUNED = ("km", "kr", "population", "strategy", "tolerance", "window", "polish")
 
@@ -63,9 +63,7 @@ def tune_command(
     Fit options given here are kept fixed (not tuned).
     """
     del settings
-    from metagenx.executors import LocalExecutor
-    from metagenx.solve.dispatch import Dispatch
-    from metagenx.solve.tune_storage import open_tune_storage
+    from metagenx.solve.local import tune
     from metagenx.store import open_store
 
     console = Console()
@@ -82,21 +80,18 @@ def tune_command(
     name = study or study_name_for([str(m) for m in models])
     folder = out if out is not None else Path.cwd() / name.replace(":", "-").replace("+", "_")
     store = open_store(db, data_dir)
-    storage = open_tune_storage(store)
     stop = threading.Event()
     try:
         with stop_on_signals(console, STOP_TUNE, stop):
-            dispatch = Dispatch(LocalExecutor(workers=workers))
             result = tune(
                 models,
                 chosen,
-                storage=storage,
+                store=store,
                 out=folder,
-                dispatch=dispatch,
+                workers=workers,
                 stop=stop,
                 on_run=lambda line: console.print(line, highlight=False),
             )
-            dispatch.shutdown()
     finally:
         store.close()
     value = result.best_value

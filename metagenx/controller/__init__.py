@@ -1,11 +1,11 @@
-"""The controller: turns requests into stored jobs, schedules them on an executor, records every outcome.
+"""The controller: schedules stored jobs on an executor and records every outcome.
 
-It is the only writer of the job store; executors and runners only send events back.
+Executors and runners only send events back; solve and tune jobs run on coordinators
+(:mod:`metagenx.controller.coordinated`) that share the controller's executor.
 """
 
 from __future__ import annotations
 
 from metagenx.controller.loop import Controller, RunSummary
-from metagenx.controller.submit import submit_study
 
-__all__ = ["Controller", "RunSummary", "submit_study"]
+__all__ = ["Controller", "RunSummary"]

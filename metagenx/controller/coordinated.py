@@ -1,234 +1,205 @@
-"""Jobs that coordinate many fits on the controller's executor: a solve, or a tune.
+"""Jobs that coordinate many fits on the controller's executor (a solve, a tune), and their routing.
 
-A *solve job* (settings with a ``solve`` table, see :mod:`metagenx.solve.job_settings`) races
-seeded starts, each a fit task on the controller's own executor, so they share its slots
-(and, on a server, its sandbox) with every other job. A *tune job* (the one job of a study of
-kind ``tune``) runs Optuna trials of such solves. Each runs on a thread of its own
-(:class:`Coordinator`) and reports to the controller the way a runner does: ``progress``
-events, then one ``result`` or ``error`` event for the stored job.
+A coordinated job runs on a thread of its own (:class:`Coordinator`) and reports to the
+controller the way a runner does: ``progress`` events, then one ``result`` or ``error`` event
+for the stored job. Its fits are tasks on the controller's own executor, so they share its
+slots (and, on a server, its sandbox and the owner's limits) with every other job. It reaches
+the executor only through an :class:`ExecutorShare`: fresh task ids from the controller's
+:class:`TaskRouter`, which hands each task's events to the inbox that asked for them.
 
-The fit tasks of a coordinated job have ids of their own, above :data:`TASK_BASE`, derived
-from the job's id (:func:`owning_job_id` gives it back): the controller routes their events
-to the coordinator, and per-user limits find the owner.
+What a kind of job does is not the controller's business: the package that knows it registers
+a :data:`CoordinatorFactory` for its :class:`~metagenx.jobs.JobKind` with :func:`register`
+(``metagenx.solve`` registers solve and tune).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
-import math
+import queue
 import threading
-import time
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from metagenx.errors import MetagenxError
-from metagenx.events import ExecutorEvent, Failed, Finished, Log, Progress, SolveStatus, TuneFinished
+from metagenx.events import ExecutorEvent, Failed, Finished, TuneFinished
 from metagenx.executors.base import Executor
 from metagenx.jobs import FitTask, JobKind
-from metagenx.solve.dispatch import Dispatch
-from metagenx.solve.job_settings import solve_settings_of
-from metagenx.solve.starts import Model, SolveAbandoned, SolveProgress
+from metagenx.store import Store
 
 log = logging.getLogger(__name__)
 
-TASK_BASE = 1 << 40
-"""Fit tasks of coordinated jobs have ids from here on (store job ids stay far below)."""
-TASK_SPAN = 1 << 20
-"""Task ids reserved per coordinated job."""
-PROGRESS_INTERVAL = 0.5
-"""Seconds between progress reports of a coordinated job (an improvement is reported at once)."""
-
 Emit = Callable[[ExecutorEvent], None]
+Inbox = queue.Queue[ExecutorEvent]
+
+FIRST_TASK_ID = 1 << 40
+"""Fit tasks of coordinated jobs are numbered from here on, clear of stored job ids (which the
+executor also sees); which job a task belongs to is looked up, never computed from its id."""
 
 
-def owning_job_id(task_id: int) -> int:
-    """The stored job a task belongs to: the task's own id, or its coordinated job's."""
-    return task_id if task_id < TASK_BASE else (task_id - TASK_BASE) // TASK_SPAN
+class CoordinationAbandoned(MetagenxError):
+    """A coordinated job was abandoned by its controller (cancelled, shutting down): it reports nothing."""
 
 
-class JobDispatch(Dispatch):
-    """A coordinated job's share of the controller's executor (which it does not own)."""
+class TaskRouter:
+    """Numbers the fit tasks of coordinated jobs and routes their events (thread-safe)."""
 
-    def __init__(self, executor: Executor, job_id: int) -> None:
-        super().__init__(executor, start=False, first_id=TASK_BASE + job_id * TASK_SPAN)
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ids = itertools.count(FIRST_TASK_ID)
+        self.routes: dict[int, tuple[int, Inbox]] = {}
+
+    def allot(self, owner: int, inbox: Inbox) -> int:
+        """A fresh task id of stored job ``owner`` whose events will arrive in ``inbox``."""
+        with self.lock:
+            task_id = next(self.ids)
+            self.routes[task_id] = (owner, inbox)
+        return task_id
+
+    def owner(self, task_id: int) -> int | None:
+        """The stored job a coordinated task belongs to; None for a task that is a stored job."""
+        with self.lock:
+            route = self.routes.get(task_id)
+        return None if route is None else route[0]
+
+    def route(self, event: ExecutorEvent) -> bool:
+        """Deliver ``event`` to the inbox of its task; False when it is not a coordinated task's."""
+        with self.lock:
+            route = self.routes.get(event.job_id)
+        if route is not None:
+            route[1].put(event)
+        return route is not None
+
+    def forget(self, task_id: int) -> None:
+        with self.lock:
+            self.routes.pop(task_id, None)
+
+    def tasks_of(self, owner: int) -> list[int]:
+        with self.lock:
+            return [task_id for task_id, (job, _) in self.routes.items() if job == owner]
+
+
+class ExecutorShare:
+    """What a coordinated job may do with the controller's executor: submit, stop, kill its own tasks."""
+
+    def __init__(self, executor: Executor, router: TaskRouter, job_id: int) -> None:
+        self.executor = executor
+        self.router = router
+        self.job_id = job_id
         self.submitted = threading.Event()
 
+    @property
+    def capacity(self) -> int:
+        """Fits the executor runs at once (shared with every other job)."""
+        return self.executor.capacity
+
+    def new_job_id(self, inbox: Inbox) -> int:
+        """A fresh task id whose events will arrive in ``inbox``."""
+        return self.router.allot(self.job_id, inbox)
+
     def submit(self, task: FitTask, group: str) -> None:
+        """Run ``task`` (its id from :meth:`new_job_id`) as part of this share's stored job."""
+        if self.router.owner(task.job_id) != self.job_id:
+            raise MetagenxError(f"task {task.job_id} was not allotted to job {self.job_id}")
         self.submitted.set()
-        super().submit(task, group)
+        self.executor.submit(dataclasses.replace(task, part_of=self.job_id), group)
+
+    def stop(self, task_id: int) -> None:
+        """Ask a task to stop after its generation; its best result still arrives."""
+        self.executor.stop(task_id)
+
+    def forget(self, task_id: int) -> None:
+        """No more events of ``task_id`` are wanted (it ended)."""
+        self.router.forget(task_id)
 
     def kill_all(self) -> None:
         """End every task of this job now (queued: dropped; running: killed)."""
-        with self.lock:
-            live = list(self.inboxes)
-        for task_id in live:
+        for task_id in self.router.tasks_of(self.job_id):
             self.executor.kill(task_id)
 
-    def shutdown(self) -> None:
-        """Nothing to shut down: the executor is the controller's."""
+
+@dataclass(frozen=True)
+class CoordinatedJob:
+    """Everything a coordinator gets: the stored job's task and settings, its share of the
+    executor, where its events go, the job store (for a tune's Optuna study) and the server's
+    cap on a solve's budget (s, None: none)."""
+
+    task: FitTask
+    settings: dict[str, Any]
+    group: str
+    share: ExecutorShare
+    emit: Emit
+    store: Store
+    max_budget: float | None = None
 
 
 class Coordinator(threading.Thread):
-    """Runs one coordinated job on a thread of its own; its outcome goes to ``emit``.
+    """Runs one coordinated job on a thread of its own; its outcome goes to ``job.emit``.
 
     :meth:`abandon` ends it at once and reports nothing (cancellation, controller shutdown):
     its running fits are killed, and the stored job is left to whoever abandoned it.
+    :meth:`stop` asks it to end soon with its best answer so far.
     """
 
-    def __init__(self, task: FitTask, settings: dict[str, Any], group: str, executor: Executor, emit: Emit):
-        super().__init__(name=f"metagenx-job-{task.job_id}", daemon=True)
-        self.task = task
-        self.settings = settings
-        self.group = group
-        self.emit = emit
-        self.dispatch = JobDispatch(executor, task.job_id)
+    def __init__(self, job: CoordinatedJob) -> None:
+        super().__init__(name=f"metagenx-job-{job.task.job_id}", daemon=True)
+        self.job = job
         self.stop_event = threading.Event()
         self.abandoned = threading.Event()
 
     @property
     def job_id(self) -> int:
-        return self.task.job_id
+        return self.job.task.job_id
 
     @property
     def waiting_to_submit(self) -> bool:
         """True until its first fit task is submitted (it will take a slot soon)."""
-        return self.is_alive() and not self.dispatch.submitted.is_set()
+        return self.is_alive() and not self.job.share.submitted.is_set()
+
+    def stop(self) -> None:
+        self.stop_event.set()
 
     def abandon(self) -> None:
         self.abandoned.set()
         self.stop_event.set()
-        self.dispatch.kill_all()
+        self.job.share.kill_all()
 
     def run(self) -> None:
         event: Finished | TuneFinished | Failed
         try:
             event = self.work()
-        except SolveAbandoned:
+        except CoordinationAbandoned:
             return
         except MetagenxError as exc:
-            event = self.error(str(exc), type(exc).__name__)
+            event = Failed(self.job_id, type(exc).__name__, str(exc))
         except Exception as exc:  # reported on the job, never lost in a thread
             log.exception("job %s failed", self.job_id)
-            event = self.error(f"{type(exc).__name__}: {exc}", type(exc).__name__)
+            event = Failed(self.job_id, type(exc).__name__, f"{type(exc).__name__}: {exc}")
         if not self.abandoned.is_set():
-            self.emit(event)
+            self.job.emit(event)
 
     def work(self) -> Finished | TuneFinished:
         """Do the job; return the event that ends it (or raise)."""
         raise NotImplementedError
 
-    def error(self, message: str, kind: str) -> Failed:
-        return Failed(self.job_id, kind, message)
+
+CoordinatorFactory = Callable[[CoordinatedJob], Coordinator]
+FACTORIES: dict[JobKind, CoordinatorFactory] = {}
 
 
-class SolveCoordinator(Coordinator):
-    """A solve job: raced starts, polish, and the best fit as the job's result.
+def register(kind: JobKind, factory: CoordinatorFactory) -> None:
+    """Run stored jobs of ``kind`` with coordinators made by ``factory``."""
+    FACTORIES[kind] = factory
 
-    The result is the best fit's, with the solve's account (starts, agreement, confidence,
-    parameter spread, FOM against time) in its ``extra["solve"]``; its files are the usual
-    ones plus ``solve.json``. The budget is capped at ``max_budget`` s (a server's wall limit).
-    """
 
-    def __init__(self, *args: Any, max_budget: float | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.max_budget = max_budget
-        self.reports = 0
-        self.last_report = 0.0
-        self.best_reported = float("inf")
-
-    def work(self) -> Finished:
-        from metagenx.solve.solve import solve
-
-        settings = solve_settings_of(self.settings, max_budget=self.max_budget)
-        task = self.task
-        model = Model(task.model_path, task.data, task.overrides, dict(task.start_values))
-        result = solve(
-            model,
-            settings,
-            out=task.output,
-            dispatch=self.dispatch,
-            progress=self.progress,
-            stop_event=self.stop_event,
-            abandon=self.abandoned,
-            group=self.group,
+def coordinator_for(kind: JobKind, job: CoordinatedJob) -> Coordinator:
+    """The coordinator of a stored job of ``kind``; raise :class:`MetagenxError` for a kind no
+    package registered (its job fails with that message)."""
+    factory = FACTORIES.get(kind)
+    if factory is None:
+        raise MetagenxError(
+            f"this controller cannot run {kind.value} jobs (import metagenx.solve to run them)"
         )
-        account = result.summary()
-        account.pop("best")
-        best = dataclasses.replace(
-            result.best,
-            extra={**result.best.extra, "solve": account},
-            complete=result.best.complete and not self.stop_event.is_set(),  # cancelled: the best so far
-        )
-        return Finished(self.job_id, best, stop_reason=f"solve: {result.stop_reason}")
-
-    def progress(self, p: SolveProgress) -> None:
-        now = time.monotonic()
-        if not math.isfinite(p.best_fom):
-            return
-        if p.best_fom >= self.best_reported and now - self.last_report < PROGRESS_INTERVAL:
-            return
-        self.last_report, self.best_reported = now, min(self.best_reported, p.best_fom)
-        self.reports += 1
-        status = SolveStatus(p.running, p.ended, p.agreeing, p.confidence)
-        self.emit(Progress(self.job_id, self.reports, p.best_fom, p.evaluations, p.elapsed, status))
-
-
-class TuneCoordinator(Coordinator):
-    """A tune job: Optuna trials of seeded solves of the job's models, stored beside the job store.
-
-    ``settings`` holds ``tune`` (:class:`~metagenx.solve.tune.TuneSettings` keys) and ``models``
-    (the model files); the report (best.toml, trials.csv, plots) goes into the job's directory.
-    """
-
-    def __init__(self, *args: Any, storage: Callable[[], Any], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.storage = storage
-
-    def work(self) -> TuneFinished:
-        from metagenx.solve.tune import TuneSettings, tune
-
-        settings = TuneSettings.from_dict(dict(self.settings.get("tune") or {}))
-        models = [str(m) for m in self.settings.get("models") or [self.task.model_path]]
-        out = Path(self.task.output).parent if self.task.output else Path.cwd()
-        result = tune(
-            models,
-            settings,
-            storage=self.storage(),
-            out=out,
-            dispatch=self.dispatch,
-            stop=self.stop_event,
-            on_run=self.on_run,
-            abandon=self.abandoned,
-            group=self.group,
-        )
-        return TuneFinished(
-            self.job_id,
-            {"tune": result.to_dict()},
-            f"{result.trials} trial(s) in study {result.study_name}",
-        )
-
-    def on_run(self, line: str) -> None:
-        self.emit(Log(self.job_id, line))
-
-
-def coordinator_for(
-    task: FitTask,
-    settings: dict[str, Any],
-    *,
-    kind: JobKind,
-    group: str,
-    executor: Executor,
-    emit: Emit,
-    max_budget: float | None = None,
-    tune_storage: Callable[[], Any] | None = None,
-) -> Coordinator | None:
-    """The coordinator of a stored job of ``kind`` (a solve or a tune), or None for a plain fit."""
-    if kind is JobKind.TUNE:
-        if tune_storage is None:
-            raise MetagenxError("this controller cannot run tune jobs (no storage for Optuna studies)")
-        return TuneCoordinator(task, settings, group, executor, emit, storage=tune_storage)
-    if kind is JobKind.SOLVE:
-        return SolveCoordinator(task, settings, group, executor, emit, max_budget=max_budget)
-    return None
+    return factory(job)

@@ -17,9 +17,16 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from metagenx.controller.coordinated import Coordinator, coordinator_for, owning_job_id
+from metagenx.controller.coordinated import (
+    CoordinatedJob,
+    Coordinator,
+    ExecutorShare,
+    TaskRouter,
+    coordinator_for,
+)
 from metagenx.controller.faults import StorageFault, storage_problem, writable
 from metagenx.controller.tasks import task_for
+from metagenx.errors import MetagenxError
 from metagenx.events import (
     Cancelled,
     Claimed,
@@ -37,6 +44,7 @@ from metagenx.events import (
     is_terminal,
 )
 from metagenx.executors.base import Executor
+from metagenx.jobs import FitTask, JobKind
 from metagenx.outputs.collect import TUNE_OUTPUTS, collect, fit_outputs
 from metagenx.store import (
     EventKind,
@@ -117,6 +125,7 @@ class Controller:
         self.started = False
         self.cancellations: queue.Queue[int] = queue.Queue()
         self.coordinators: dict[int, Coordinator] = {}
+        self.router = TaskRouter()
         self.max_solve_budget = max_solve_budget
         self.output_limit = output_limit
         self.outputs: dict[int, Path] = {}
@@ -234,7 +243,7 @@ class Controller:
             if cancelled:
                 coordinator = self.coordinators.get(job_id)
                 if coordinator is not None:
-                    coordinator.stop_event.set()  # a solve ends with its best answer so far
+                    coordinator.stop()  # a solve ends with its best answer so far
                 else:
                     self.executor.stop(job_id)  # queued in the executor: dropped; running: stops
                 self.kill_at[job_id] = time.monotonic() + CANCEL_GRACE
@@ -267,34 +276,29 @@ class Controller:
                 group = f"{job.owner}/{job.study_id}"
                 kind = job.kind
                 settings = dict(job.settings)
-            coordinator = coordinator_for(
-                task,
-                settings,
-                kind=kind,
-                group=group,
-                executor=self.executor,
-                emit=self.events.put,
-                max_budget=self.max_solve_budget,
-                tune_storage=self.tune_storage,
-            )
             if task.output is not None:
                 self.outputs[task.job_id] = Path(task.output)
-            if coordinator is None:
+            if kind is JobKind.FIT:
                 self.executor.submit(task, group)
             else:
-                self.coordinators[task.job_id] = coordinator
-                coordinator.start()
+                self.start_coordinator(kind, task, settings, group)
             self.notify(Claimed(task.job_id))
+
+    def start_coordinator(self, kind: JobKind, task: FitTask, settings: dict[str, Any], group: str) -> None:
+        """Run a solve or tune job on a coordinator thread (a kind it cannot run fails at once)."""
+        share = ExecutorShare(self.executor, self.router, task.job_id)
+        job = CoordinatedJob(task, settings, group, share, self.events.put, self.store, self.max_solve_budget)
+        try:
+            coordinator = coordinator_for(kind, job)
+        except MetagenxError as exc:
+            self.events.put(Failed(task.job_id, type(exc).__name__, str(exc)))
+            return
+        self.coordinators[task.job_id] = coordinator
+        coordinator.start()
 
     def busy(self) -> int:
         """Slots taken: fit tasks in flight, and coordinators about to submit their first."""
         return self.executor.in_flight + sum(1 for c in self.coordinators.values() if c.waiting_to_submit)
-
-    def tune_storage(self) -> Any:
-        """The Optuna storage of tune jobs: beside this controller's job store."""
-        from metagenx.solve.tune_storage import open_tune_storage
-
-        return open_tune_storage(self.store)
 
     def owners_to_skip(self, session: Any) -> set[str]:
         """Owners whose queued jobs must wait for now (e.g. at a limit of running fits); none here."""
@@ -426,13 +430,7 @@ class Controller:
 
     def route(self, event: ExecutorEvent) -> bool:
         """Hand an event of a coordinated job's fit task to its coordinator; False for others."""
-        task_id = event.job_id
-        if owning_job_id(task_id) == task_id:
-            return False
-        coordinator = self.coordinators.get(owning_job_id(task_id))
-        if coordinator is not None:
-            coordinator.dispatch.route(event)
-        return True
+        return self.router.route(event)
 
     def record(self, session: Any, event: ExecutorEvent) -> None:
         """Store what ``event`` says about its job (the job is the one the event was bound to).

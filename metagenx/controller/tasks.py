@@ -36,7 +36,7 @@ def task_for(session: Session, job: Job, study_directory: Path) -> FitTask:
         job_id=job.id,
         model_path=str(model),
         settings=dict(job.settings),
-        output=str(job_directory(study_directory, job) / f"{model.stem}.hgx"),
+        output=job.output or str(job_directory(study_directory, job) / f"{model.stem}.hgx"),
         data=spec.data,
         overrides=spec.overrides,
         start_values=start_values,

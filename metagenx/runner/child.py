@@ -87,14 +87,15 @@ def run_task(task: FitTask, channel: Channel, stop: threading.Event) -> None:
             write_outputs(model, result, Path(task.output))
         done = time.perf_counter()
         # Seconds spent on: the model and its data, the fit, the output files, the whole task;
-        # kept in the result's ``extra`` (stored with it).
+        # kept in the result's ``extra`` (stored with it), with the notes of loading the model.
         timings = {
             "load": loaded - started,
             "fit": fitted - loaded,
             "outputs": done - fitted,
             "task": done - started,
         }
-        channel.send(Finished(task.job_id, replace(result, extra={**result.extra, "timings": timings})))
+        extra = {**result.extra, "timings": timings} | ({"notes": list(model.notes)} if model.notes else {})
+        channel.send(Finished(task.job_id, replace(result, extra=extra)))
     except MetagenxError as exc:
         channel.send(failure(task, type(exc).__name__, str(exc)))
     except MemoryError:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from metagenx.controller.coordinated import owning_job_id
 from metagenx.jobs import FitTask
 from metagenx.runner.process import RunnerProcess
 from metagenx.sandbox import (
@@ -43,7 +42,7 @@ def server_limits(settings: Settings) -> Limits:
 def user_limits(store: Store, base: Limits, task: FitTask) -> Limits:
     """``base`` with the overrides of the task's owner (called from the executor's slot threads)."""
     with store.session() as session:
-        job = session.get(Job, owning_job_id(task.job_id))
+        job = session.get(Job, task.stored_job_id)
         user = find_user(session, job.owner) if job is not None else None
         return base.merged(user.limits if user is not None else None)
 

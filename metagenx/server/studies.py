@@ -4,7 +4,7 @@ Files land in ``<data_dir>/studies/<owner>/<project>/<study folder>/`` under the
 paths they were uploaded with; model files are checked (and filed by content) first.
 The study's paths must stay inside its folder; it is expanded in the sandbox
 (:meth:`metagenx.untrusted.UntrustedReader.expand_study`, whose answer is checked) and
-stored with :func:`metagenx.controller.submit_study`: jobs are keyed by content, so
+stored with :func:`metagenx.study.submit.submit_study`: jobs are keyed by content, so
 submitting the same study again adds nothing, and an interrupted upload can be repeated.
 """
 
@@ -20,7 +20,6 @@ from fastapi import HTTPException, UploadFile
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from metagenx.controller import submit_study
 from metagenx.engine.result import FitResult
 from metagenx.errors import StudyDefinitionError
 from metagenx.server.access import check_name, find_named_study
@@ -30,6 +29,7 @@ from metagenx.server.submit import check_queue
 from metagenx.server.uploads import UNSAFE, clean_name, hash_stream, link_or_copy, save_file
 from metagenx.store import Job, JobState, Study, StudyState, file_sha256, job_spec
 from metagenx.study.results import JobOutcome
+from metagenx.study.submit import submit_study
 
 MODEL_SUFFIXES = (".hgx", ".gx")
 CANCEL_WAIT = 5.0

@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from metagenx.controller import submit_study
 from metagenx.jobs import DataAssignment, JobKind, JobSpec, ParameterOverride
 from metagenx.server.access import check_name, find_named_study
 from metagenx.server.errors import QuotaExceeded
@@ -28,6 +27,7 @@ from metagenx.server.uploads import link_or_copy
 from metagenx.solve.job_settings import is_solve, parse_job_settings
 from metagenx.store import Job, JobFilter, JobState, StudyKind, job_spec, list_jobs
 from metagenx.store.keys import canonical_json
+from metagenx.study.submit import submit_study
 
 FIT_LABEL = "fit"
 SEED_RANGE = 2**31

@@ -143,7 +143,7 @@ def create_watch(
                 "settings; name the watch anew",
             )
         return existing, False
-    from metagenx.controller import submit_study
+    from metagenx.study.submit import submit_study
 
     folder = study_folder(service, user.name, request.project, request.name)
     link_or_copy(saved.path, folder / saved.name)

@@ -106,3 +106,31 @@ def parameter_spread(best: FitResult, starts: list[StartSummary], agree: float) 
             )
         )
     return rows
+
+
+def solve_result_of(best: FitResult) -> SolveResult:
+    """The :class:`SolveResult` a solve job recorded: its best fit, whose ``extra["solve"]`` holds
+    the solve's account (:meth:`SolveResult.summary` without ``best``)."""
+    extra = dict(best.extra)
+    account = dict(extra.pop("solve"))
+
+    def number(value: Any) -> float:
+        return math.inf if value is None else float(value)
+
+    return SolveResult(
+        model_path=str(account["model_path"]),
+        best=dataclasses.replace(best, extra=extra),
+        starts=[StartSummary(**{**s, "fom": number(s["fom"])}) for s in account["starts"]],
+        agreeing=int(account["agreeing"]),
+        confidence=number(account["confidence"]),
+        spread=[
+            ParameterSpread(str(p["name"]), *(number(p[k]) for k in ("best", "mean", "std", "min", "max")))
+            for p in account["spread"]
+        ],
+        trace=[(float(t), number(f)) for t, f in account["trace"]],
+        wall_time=float(account["wall_time"]),
+        stop_reason=str(account["stop_reason"]),
+        settings=dict(account["settings"]),
+        outputs=dict(account["outputs"]),
+        notes=list(account["notes"]),
+    )

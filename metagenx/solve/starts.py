@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from metagenx.controller.coordinated import CoordinationAbandoned
 from metagenx.errors import MetagenxError
 from metagenx.jobs import DataAssignment, ParameterOverride
 
@@ -17,7 +18,7 @@ class SolveError(MetagenxError):
     """A solve could not produce any fit (the model cannot run, or every start failed)."""
 
 
-class SolveAbandoned(SolveError):
+class SolveAbandoned(SolveError, CoordinationAbandoned):
     """A solve was abandoned by its owner (e.g. a server shutting down); it produced nothing."""
 
 

@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metagenx.controller.coordinated import ExecutorShare
 from metagenx.engine.settings import STRATEGIES, check_keys
 from metagenx.errors import MetagenxError, SettingsError
-from metagenx.solve.dispatch import Dispatch
 from metagenx.solve.racing import AGREE
 from metagenx.solve.settings import SolveSettings, start_settings
-from metagenx.solve.solve import solve
+from metagenx.solve.solver import solve_on
+from metagenx.solve.starts import Model
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ class Objective:
         self,
         models: Sequence[str],
         settings: TuneSettings,
-        dispatch: Dispatch,
+        dispatch: ExecutorShare,
         stop: threading.Event,
         on_run: Callable[[str], None] | None = None,
         abandon: threading.Event | None = None,
@@ -184,10 +185,10 @@ class Objective:
                 slots=self.slots,
                 **racing,
             )
-            result = solve(
-                model,
+            result = solve_on(
+                self.dispatch,
+                Model(model),
                 settings,
-                dispatch=self.dispatch,
                 stop_event=self.stop,
                 abandon=self.abandon,
                 group=self.group,
@@ -233,7 +234,7 @@ def tune(
     *,
     storage: Any,
     out: str | Path,
-    dispatch: Dispatch | None = None,
+    dispatch: ExecutorShare,
     stop: threading.Event | None = None,
     on_run: Callable[[str], None] | None = None,
     abandon: threading.Event | None = None,
@@ -242,7 +243,8 @@ def tune(
     """Run (or resume) a tune of ``models`` and write best.toml, trials.csv and plots into ``out``.
 
     ``storage`` is an Optuna storage (see :func:`metagenx.solve.tune_storage.open_tune_storage`).
-    Runs on ``dispatch`` or on a fresh local executor (shut down afterwards). ``stop`` ends the
+    Runs on ``dispatch`` (a tune job's share of its controller's executor; see
+    :func:`metagenx.solve.local.tune` to run one on this machine). ``stop`` ends the
     tune after the running solves end; ``abandon`` ends it at once, writing nothing
     (:class:`~metagenx.solve.starts.SolveAbandoned`). ``group``: executor group of its fits.
     """
@@ -264,11 +266,6 @@ def tune(
     # Seeded by the trials already there, so a resumed tune does not redraw the same settings.
     study.sampler = optuna.samplers.TPESampler(seed=len(study.trials), n_startup_trials=8)
     study.set_user_attr("models", [Path(p).name for p in paths])
-    own = dispatch is None
-    if dispatch is None:
-        from metagenx.executors import LocalExecutor
-
-        dispatch = Dispatch(LocalExecutor())
     stop = stop or threading.Event()
     objective = Objective(paths, settings, dispatch, stop, on_run, abandon, group)
     try:
@@ -282,9 +279,6 @@ def tune(
         )
     except TuneInterrupted as interrupted:  # Optuna records the trial as failed; the rest stands
         log.info("%s", interrupted)
-    finally:
-        if own:
-            dispatch.shutdown()
     outputs, best_fit, best_solve = write_report(study, Path(out), settings.fixed)
     completed = [t for t in study.trials if t.value is not None]
     return TuneResult(

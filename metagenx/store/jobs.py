@@ -294,6 +294,7 @@ def _row(
         "queued_at": now,
         "sequence": spec.sequence,
         "depends_on_job_id": dependency.id if dependency is not None else None,
+        "output": spec.output,
     }
 
 
@@ -309,6 +310,7 @@ def job_spec(job: Job) -> JobSpec:
         overrides=[ParameterOverride(**o) for o in job.overrides or []],
         sequence=job.sequence,
         axes=dict(job.axes or {}),
+        output=job.output,
     )
 
 

@@ -180,7 +180,9 @@ class Job(Base):
 
     ``label`` names it in its study; ``axes`` are the study-axis values that made it; ``data``
     holds, per data file (``data_paths``), its data set, loader and loader options;
-    ``overrides`` the parameter changes (see :class:`metagenx.jobs.ParameterOverride`).
+    ``overrides`` the parameter changes (see :class:`metagenx.jobs.ParameterOverride`);
+    ``output`` the fitted model file to write when the submitter chose it (None: in the job's
+    folder of its study; the server never sets it).
     ``key`` is the content hash of (model bytes, data bytes, settings, seed, changes),
     unique within a study. ``runs`` counts every start; ``attempts`` the runs charged
     against the crash budget ``max_attempts`` (a run in progress included);
@@ -233,6 +235,7 @@ class Job(Base):
     label: Mapped[str] = mapped_column(String(255), default="", server_default="")
     axes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     data: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    output: Mapped[str | None] = mapped_column(Text)
 
 
 class Event(Base):

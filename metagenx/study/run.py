@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from metagenx.controller import Controller, RunSummary, submit_study
+from metagenx.controller import Controller, RunSummary
 from metagenx.engine.settings import FitSettings
 from metagenx.events import Event
 from metagenx.executors import Executor, LocalExecutor
@@ -24,6 +24,7 @@ from metagenx.outputs.files import write_atomic
 from metagenx.store import Store, StudyKind, open_store
 from metagenx.study.definition import StudyDefinition
 from metagenx.study.report import DEFINITION_FILE, StudyResults, write_study_results
+from metagenx.study.submit import submit_study
 
 PROJECT = "local"
 

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from metagenx.controller.submit import new_job
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import DataFileError
 from metagenx.jobs import DataAssignment, JobKind, JobSpec
 from metagenx.solve.job_settings import SOLVE_KEY
 from metagenx.store import Job, JobState, Study, StudyKind, StudyState, add_jobs, retry
+from metagenx.study.submit import new_job
 
 ORDER_KINDS = ("name", "header", "column")
 """How a watch's files are placed along the trend plots' x axis: arrival order (``name``), a

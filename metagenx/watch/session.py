@@ -16,13 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from metagenx.controller import Controller, submit_study
+from metagenx.controller import Controller
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import DataFileError
 from metagenx.events import Crashed, Event, Failed, Violation, is_terminal
 from metagenx.executors import Executor, LocalExecutor
 from metagenx.store import Store, Study, StudyKind, open_store
 from metagenx.study.report import write_study_results
+from metagenx.study.submit import submit_study
 from metagenx.watch.files import arrivals, content_hash
 from metagenx.watch.series import (
     DataFile,

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from metagenx.controller import Controller, submit_study
+from metagenx.controller import Controller
 from metagenx.engine.model import GenxModel
 from metagenx.executors import LocalExecutor
 from metagenx.jobs import JobSpec
 from metagenx.store import Job, JobFilter, JobState, Store, StudyKind, list_jobs, open_store
+from metagenx.study.submit import submit_study
 from tests.conftest import EditModel
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -10,12 +11,15 @@ from typing import Any
 
 import pytest
 
-from metagenx.controller import Controller, submit_study
-from metagenx.controller.coordinated import TASK_BASE, owning_job_id
+from metagenx.controller import Controller
+from metagenx.controller.coordinated import FACTORIES, ExecutorShare, Inbox, TaskRouter
+from metagenx.errors import MetagenxError
+from metagenx.events import Log
 from metagenx.executors import LocalExecutor
-from metagenx.jobs import JobKind, JobSpec
+from metagenx.jobs import FitTask, JobKind, JobSpec
 from metagenx.store import JobState, Store, StudyKind, open_store
 from metagenx.store.models import Job
+from metagenx.study.submit import submit_study
 
 ENDLESS_SOLVE = {
     "seed": 1,
@@ -48,10 +52,52 @@ def the_job(store: Store, study_id: int) -> Job:
         return job
 
 
-def test_task_ids_of_a_coordinated_job_lead_back_to_it() -> None:
-    assert owning_job_id(17) == 17
-    first = TASK_BASE + 17 * (1 << 20)
-    assert owning_job_id(first) == 17 and owning_job_id(first + 5) == 17
+class RecordingExecutor:
+    """Takes tasks and remembers them (the executor interface a share may use)."""
+
+    capacity = 2
+
+    def __init__(self) -> None:
+        self.submitted: list[FitTask] = []
+        self.killed: list[int] = []
+
+    def submit(self, task: FitTask, group: str) -> None:
+        self.submitted.append(task)
+
+    def kill(self, job_id: int) -> None:
+        self.killed.append(job_id)
+
+
+def test_tasks_of_a_coordinated_job_are_routed_to_it_by_lookup() -> None:
+    router = TaskRouter()
+    executor = RecordingExecutor()
+    solve, other = (ExecutorShare(executor, router, job_id) for job_id in (17, 18))  # type: ignore[arg-type]
+    mine: Inbox = queue.Queue()
+    task_id = solve.new_job_id(mine)
+    theirs = other.new_job_id(queue.Queue())
+    solve.submit(FitTask(job_id=task_id, model_path="m.hgx", settings={}), "g")
+    assert executor.submitted[0].part_of == 17 and executor.submitted[0].stored_job_id == 17
+    assert router.owner(task_id) == 17 and router.owner(theirs) == 18 and router.owner(17) is None
+    assert router.route(Log(task_id, "hello")) and mine.get_nowait() == Log(task_id, "hello")
+    assert not router.route(Log(17, "a stored job's own event")), "a stored job's events are the controller's"
+    with pytest.raises(MetagenxError, match="not allotted"):
+        solve.submit(FitTask(job_id=theirs, model_path="m.hgx", settings={}), "g")
+    solve.kill_all()
+    assert executor.killed == [task_id]
+    solve.forget(task_id)
+    assert not router.route(Log(task_id, "late")) and router.owner(task_id) is None
+
+
+def test_a_kind_no_package_registered_fails_its_job(
+    store: Store, xray: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(FACTORIES, JobKind.SOLVE)
+    study = solve_study(store, xray, tmp_path, {**ENDLESS_SOLVE, "solve": {"budget": 5}})
+    controller = Controller(store, LocalExecutor(workers=1))
+    controller.run(study)
+    controller.close()
+    job = the_job(store, study)
+    assert job.state is JobState.FAILED and "cannot run solve jobs" in (job.last_error or "")
 
 
 def running_starts(controller: Controller, started: threading.Event) -> None:

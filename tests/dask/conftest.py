@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from metagenx.controller import Controller, RunSummary, submit_study
+from metagenx.controller import Controller, RunSummary
 from metagenx.events import Event
 from metagenx.executors.dask_connect import open_client
 from metagenx.executors.dask_local import LocalDaskCluster
 from metagenx.jobs import JobSpec
 from metagenx.store import Job, JobFilter, Store, StudyKind, list_jobs, open_store
+from metagenx.study.submit import submit_study
 from tests.sandbox.conftest import policy  # noqa: F401  (fixture of the sandboxed-worker tests)
 from tests.server.conftest import start_api  # noqa: F401  (fixture of the server-on-Dask tests)
 

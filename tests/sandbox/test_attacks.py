@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import metagenx
-from metagenx.controller import Controller, submit_study
+from metagenx.controller import Controller
 from metagenx.engine.gx.archive import DEFAULT_LIMITS
 from metagenx.engine.model import GenxModel
 from metagenx.executors import LocalExecutor
@@ -29,6 +29,7 @@ from metagenx.runner.process import RunnerProcess
 from metagenx.sandbox import SandboxPolicy, sandboxed_runner_factory
 from metagenx.sandbox.uids import uids_in_use
 from metagenx.store import Job, JobFilter, JobState, Store, StudyKind, list_jobs, open_store
+from metagenx.study.submit import submit_study
 from tests.sandbox.conftest import NORMAL_SETTINGS, Listener, with_script_prefix
 from tests.sandbox.probes import PROBES, Probe, Targets
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from metagenx.controller import Controller, submit_study
+from metagenx.controller import Controller
 from metagenx.errors import SettingsError
 from metagenx.events import RunnerMessage, Started
 from metagenx.executors import LocalExecutor
@@ -25,6 +25,7 @@ from metagenx.sandbox import (
     sandboxed_runner_factory,
 )
 from metagenx.store import JobFilter, JobState, StudyKind, list_jobs, open_store
+from metagenx.study.submit import submit_study
 from tests.sandbox.conftest import NORMAL_SETTINGS, with_script_prefix
 
 

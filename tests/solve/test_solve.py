@@ -33,10 +33,18 @@ def test_solve_finds_the_d17_minimum_within_a_short_budget(d17: Path, tmp_path: 
     assert written["fom"] == pytest.approx(summary["fom"])
 
 
-def test_a_model_that_cannot_run_fails_the_solve_with_its_reason(tmp_path: Path) -> None:
+def test_a_model_that_cannot_run_fails_the_solve_with_its_reason(superadam: Path, tmp_path: Path) -> None:
+    from metagenx.engine.model import GenxModel
+    from metagenx.errors import ModelFileError
     from metagenx.solve import SolveError
 
-    broken = tmp_path / "broken.hgx"
-    broken.write_bytes(b"not a model")
-    with pytest.raises(SolveError, match=r"broken\.hgx"):
-        solve(broken, SolveSettings(fit=start_settings({"max_generations": 2}), budget=30, slots=1))
+    foreign = tmp_path / "broken.hgx"
+    foreign.write_bytes(b"not a model")
+    quick = SolveSettings(fit=start_settings({"max_generations": 2}), budget=30, slots=1)
+    with pytest.raises(ModelFileError, match=r"broken\.hgx"):  # refused before any job is queued
+        solve(foreign, quick)
+    model = GenxModel.load(superadam)
+    model.model.set_script("raise ValueError('thickness must be positive')\n" + model.script)
+    failing = model.save(tmp_path / "raises.hgx")
+    with pytest.raises(SolveError, match="thickness must be positive"):  # the job's own failure
+        solve(failing, quick)

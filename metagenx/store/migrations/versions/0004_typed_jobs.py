@@ -1,5 +1,7 @@
 """Typed jobs: a job's kind, label, axes and data assignments get columns of their own.
 
+A job may also name its output file (``output``; None: its folder in its study).
+
 Before, ``jobs.overrides`` held ``{"label", "axes", "data", "parameters"}`` and a job's kind was
 read from its settings (a ``solve`` table) or its study's kind (``tune``). Now ``kind``,
 ``label``, ``axes`` and ``data`` are columns and ``overrides`` holds the parameter changes only
@@ -39,6 +41,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("label", sa.String(length=255), nullable=False, server_default=""))
         batch.add_column(sa.Column("axes", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("data", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("output", sa.Text(), nullable=True))
         batch.create_check_constraint(
             op.f("ck_jobs_job_kind"), sa.text("kind IN (" + ", ".join(f"'{k}'" for k in JOB_KINDS) + ")")
         )
@@ -92,5 +95,5 @@ def downgrade() -> None:
         bind.execute(jobs.update().where(jobs.c.id == row.id).values(overrides=old))
     with op.batch_alter_table("jobs") as batch:
         batch.drop_constraint(op.f("ck_jobs_job_kind"), type_="check")
-        for column in ("data", "axes", "label", "kind"):
+        for column in ("output", "data", "axes", "label", "kind"):
             batch.drop_column(column)

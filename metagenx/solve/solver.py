@@ -1,7 +1,9 @@
 """Solve a model: race independent DE starts on an executor, polish the leader, say how sure it is.
 
-:func:`solve` launches one start per free slot (seeds ``seed``, ``seed + 1``, …), feeds every
-progress event to a :class:`~metagenx.solve.racing.Race`, stops the starts the race names
+:func:`solve_on` (a solve job's coordinator calls it with its share of the controller's
+executor; :func:`metagenx.solve.local.solve` submits such a job) launches one start per free
+slot (seeds ``seed``, ``seed + 1``, …), feeds every progress event to a
+:class:`~metagenx.solve.racing.Race`, stops the starts the race names
 (their slots go to new starts), and ends when the confidence that the best answer is the
 global minimum reaches the target (and at least ``starts_needed`` starts ended, see
 :mod:`metagenx.solve.racing`), when the budget is spent, on ``stop_event``, or after
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from metagenx.controller.coordinated import ExecutorShare, Inbox
 from metagenx.engine.result import FitResult, StopReason
 from metagenx.events import (
     Crashed,
@@ -39,7 +42,6 @@ from metagenx.events import (
 from metagenx.jobs import FitTask, ParameterOverride
 from metagenx.outputs.collect import collect, fit_outputs
 from metagenx.outputs.names import SOLVE_JSON
-from metagenx.solve.dispatch import Dispatch, Inbox
 from metagenx.solve.racing import Race, RacingRule, starts_needed
 from metagenx.solve.result import SolveResult, StartSummary, parameter_spread
 from metagenx.solve.settings import SolveSettings
@@ -57,13 +59,13 @@ log = logging.getLogger(__name__)
 
 
 class Solver:
-    """One solve in progress; :func:`solve` is the way to run it."""
+    """One solve in progress; :func:`solve_on` is the way to run it."""
 
     def __init__(
         self,
         model: Model,
         settings: SolveSettings,
-        dispatch: Dispatch,
+        dispatch: ExecutorShare,
         progress: Callable[[SolveProgress], None] | None,
         stop_event: threading.Event | None,
         abandon: threading.Event | None = None,
@@ -314,51 +316,40 @@ def failure_text(event: ExecutorEvent) -> str:
             return event.type
 
 
-def solve(
-    model: str | Path | Model,
-    settings: SolveSettings | None = None,
+def solve_on(
+    dispatch: ExecutorShare,
+    model: Model,
+    settings: SolveSettings,
     *,
     out: str | Path | None = None,
-    dispatch: Dispatch | None = None,
     progress: Callable[[SolveProgress], None] | None = None,
     stop_event: threading.Event | None = None,
     abandon: threading.Event | None = None,
     group: str | None = None,
 ) -> SolveResult:
-    """Solve ``model`` (a model file, or a :class:`Model` with data and parameter changes).
+    """Solve ``model`` (its file, data and parameter changes) with the starts on ``dispatch``.
 
-    Runs on ``dispatch`` (shared executor) or on a fresh local executor with ``settings.slots``
-    workers (default: the number of cores), shut down afterwards. With ``out`` (a ``.hgx``/``.gx``
-    path) the best fit is written there with result.json, parameters.csv, fit.png, fom.png,
-    plus ``solve.json`` beside it. Raises :class:`SolveError` when no start produced a fit.
+    With ``out`` (a ``.hgx``/``.gx`` path) the best fit is written there with result.json,
+    parameters.csv, fit.png, fom.png, plus ``solve.json`` beside it. Raises
+    :class:`SolveError` when no start produced a fit.
 
-    ``stop_event`` ends the solve early with the best answer so far (its outputs written);
-    ``abandon`` ends it at once without waiting for the running starts or writing anything
-    (:class:`SolveAbandoned`), for an owner that is shutting the executor down. ``group`` is
-    the executor group of the starts (which warm runners they may share).
+    ``stop_event`` ends the solve early with the best answer so far (its outputs written,
+    marked incomplete); ``abandon`` ends it at once without waiting for the running starts or
+    writing anything (:class:`SolveAbandoned`), for an owner that is shutting down. ``group``
+    is the executor group of the starts (which warm runners they may share).
     """
-    settings = settings or SolveSettings()
-    target = model if isinstance(model, Model) else Model(str(model))
-    own = dispatch is None
-    if dispatch is None:
-        from metagenx.executors import LocalExecutor
-
-        dispatch = Dispatch(LocalExecutor(workers=settings.slots))
+    target = model
     solver = Solver(target, settings, dispatch, progress, stop_event, abandon, group)
-    try:
-        reason = solver.run()
-        if solver.abandon.is_set():
-            raise SolveAbandoned(f"the solve of {Path(target.path).name} was abandoned")
-        if not solver.results:
-            raise SolveError(solver.fatal or f"no start produced a fit ({len(solver.starts)} failed)")
-        best = min(solver.results.values(), key=lambda r: r.fom)
-        out_path = None if out is None else Path(out)
-        final, artifacts, notes = solver.finishing(best, out_path)
-        if solver.stop_event.is_set():  # stopped on request: the best so far, not the solve's answer
-            final = dataclasses.replace(final, complete=False)
-    finally:
-        if own:
-            dispatch.shutdown()
+    reason = solver.run()
+    if solver.abandon.is_set():
+        raise SolveAbandoned(f"the solve of {Path(target.path).name} was abandoned")
+    if not solver.results:
+        raise SolveError(solver.fatal or f"no start produced a fit ({len(solver.starts)} failed)")
+    best = min(solver.results.values(), key=lambda r: r.fom)
+    out_path = None if out is None else Path(out)
+    final, artifacts, notes = solver.finishing(best, out_path)
+    if solver.stop_event.is_set():  # stopped on request: the best so far, not the solve's answer
+        final = dataclasses.replace(final, complete=False)
     starts = sorted(solver.starts, key=lambda s: s.start_id)
     result = SolveResult(
         model_path=target.path,
