@@ -4,14 +4,16 @@ Starts ``metagenx serve`` on the loopback interface with a store of 200 finished
 (a real X-ray_Reflectivity result each), then runs 50 concurrent clients (asyncio, one
 keep-alive HTTP/1.1 connection each) for 20 s: 3 of 4 requests read one job's status
 (``GET /api/v1/jobs/{id}``), 1 of 4 a page of the job list (``GET /api/v1/jobs?limit=20``).
-The same load runs again while 2 fits run on the server's 2 workers. Prints requests/s
+The same load runs again while 2 fits run on the server's 2 workers, and then a load that
+reads only the status of those running jobs (their progress changes as they run). Prints requests/s
 and p50/p95/p99 latency per phase, the server process's CPU time per request (what the
 server costs, whatever else the machine runs), and the ratio to a baseline measured in
 the same run: ``/healthz`` (no token, one trivial query) under the same 50 clients.
 The server runs with ``METAGENX_LOG_LEVEL=warning`` (no access log line per request).
 Finished jobs and list pages of finished jobs are served from the server's memory after
 their first read (see :mod:`metagenx.server.finished_jobs`), so these figures are the steady
-state of a store of finished jobs; reads of running jobs go to the database each time.
+state of a store of finished jobs; a running job's status is kept until its next event
+(a progress report, at most about two a second).
 
     python bench/api_load.py                    # 20 s per phase, 50 clients, 200 jobs
     python bench/api_load.py --duration 5       # quicker look
@@ -33,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,8 +45,9 @@ from metagenx.engine.fit import run_fit
 from metagenx.engine.model import GenxModel
 from metagenx.engine.runtime import examples_dir
 from metagenx.engine.settings import FitSettings
+from metagenx.jobs import JobSpec
 from metagenx.store import (
-    JobSpec,
+    NewJob,
     StudyKind,
     add_jobs,
     add_user,
@@ -97,7 +101,10 @@ def fill_store(data: Path, jobs: int) -> str:
             token = create_token(session, "bench")
             project = ensure_project(session, "load", "bench")
             study = ensure_study(session, project, "finished", StudyKind.BATCH)
-            specs = [JobSpec(model_path=str(model), model_sha256="0" * 64, seed=i) for i in range(jobs)]
+            specs = [
+                NewJob(JobSpec(label=f"seed={i}", model_path=str(model), settings={"seed": i}), "0" * 64)
+                for i in range(jobs)
+            ]
             add_jobs(session, study, specs)
         for _ in range(jobs):
             with store.session() as session:
@@ -165,8 +172,32 @@ class Connection:
         self.writer.close()
 
 
-async def load(port: int, token: str | None, clients: int, seconds: float, limit: int, name: str) -> Phase:
-    """``clients`` concurrent clients for ``seconds``: job status (3/4) and job list pages (1/4);
+Paths = Callable[[random.Random], str]
+"""Picks the path of each request."""
+
+
+def mixed_reads(rng: random.Random) -> str:
+    """3 of 4 requests read a finished job's status, 1 of 4 a page of the job list."""
+    if rng.random() < 0.75:
+        return f"/api/v1/jobs/{rng.randint(1, 200)}"
+    return f"/api/v1/jobs?limit=20&offset={rng.randint(0, 180)}"
+
+
+def running_reads(ids: list[int]) -> Paths:
+    """Every request reads the status of one of the running jobs ``ids``."""
+    return lambda rng: f"/api/v1/jobs/{rng.choice(ids)}"
+
+
+async def load(
+    port: int,
+    token: str | None,
+    clients: int,
+    seconds: float,
+    limit: int,
+    name: str,
+    paths: Paths = mixed_reads,
+) -> Phase:
+    """``clients`` concurrent clients for ``seconds``, each request's path from ``paths``;
     without a token, ``/healthz``."""
     phase = Phase(name)
     deadline = time.monotonic() + seconds
@@ -176,12 +207,7 @@ async def load(port: int, token: str | None, clients: int, seconds: float, limit
         connection = await Connection.open(port, token)
         try:
             while time.monotonic() < deadline and len(phase.latencies) < limit:
-                if token is None:
-                    path = "/healthz"
-                elif rng.random() < 0.75:
-                    path = f"/api/v1/jobs/{rng.randint(1, 200)}"
-                else:
-                    path = f"/api/v1/jobs?limit=20&offset={rng.randint(0, 180)}"
+                path = "/healthz" if token is None else paths(rng)
                 started = time.perf_counter()
                 if await connection.get(path) == 200:
                     phase.latencies.append(time.perf_counter() - started)
@@ -234,9 +260,11 @@ def main() -> None:
         server = start_server(data, port)
         try:
 
-            def run(token: str | None, name: str) -> Phase:
+            def run(token: str | None, name: str, paths: Paths = mixed_reads) -> Phase:
                 before = cpu_seconds(server.pid)
-                phase = asyncio.run(load(port, token, args.clients, args.duration, args.max_requests, name))
+                phase = asyncio.run(
+                    load(port, token, args.clients, args.duration, args.max_requests, name, paths)
+                )
                 phase.server_cpu = cpu_seconds(server.pid) - before
                 return phase
 
@@ -248,6 +276,8 @@ def main() -> None:
             fits = submit_long_fits(url, token, 2)
             busy = run(token, "job status + lists, 2 fits running")
             print(busy.line(baseline))
+            running = run(token, "status of the running jobs, 2 fits running", running_reads(fits))
+            print(running.line(baseline))
             for job_id in fits:
                 httpx.post(f"{url}/api/v1/jobs/{job_id}/cancel", headers={"Authorization": f"Bearer {token}"})
         finally:

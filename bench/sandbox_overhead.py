@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from metagenx.controller import Controller, submit_study
+from metagenx.controller import Controller
+from metagenx.study.submit import submit_study
 from metagenx.engine.runtime import examples_dir
 from metagenx.executors import LocalExecutor
 from metagenx.jobs import JobSpec

@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from metagenx.controller import Controller, submit_study
+from metagenx.controller import Controller
+from metagenx.study.submit import submit_study
 from metagenx.engine.fit import run_fit
 from metagenx.engine.model import GenxModel
 from metagenx.engine.runtime import examples_dir

@@ -1,9 +1,12 @@
-"""The JSON of finished jobs, kept in memory: a finished job's status read costs a dictionary lookup.
+"""The JSON of jobs, kept in memory: a status read of a finished or running job costs a dictionary lookup.
 
 A finished job does not change until something acts on it (a retry, a delete), and every such
-action passes through the server, which calls :meth:`FinishedJobs.forget`. A read that raced
-with a change cannot store a stale body: :meth:`FinishedJobs.ticket` is taken before the read
-and :meth:`FinishedJobs.put` stores only while the ticket is still the job's latest.
+action passes through the server, which calls :meth:`FinishedJobs.forget`. A running job
+changes with each of its events (state, log, result), which reach the server as controller
+events and call :meth:`FinishedJobs.forget` too; a progress report only moves its figures on
+(:meth:`FinishedJobs.changed`), at most a few times a second. A read that raced with a change
+cannot store a stale body: :meth:`FinishedJobs.ticket` is taken before the read and
+:meth:`FinishedJobs.put` stores only while the ticket is still the job's latest.
 
 Pages of job lists made only of finished jobs are kept too, under the cache's ``version``,
 which every change of any job (a submission, a state change, a delete) moves on: a page is
@@ -69,6 +72,12 @@ class FinishedJobs:
             self.changes[job_id] = self.changes.get(job_id, 0) + 1
             self.version += 1
             self.pages.clear()
+
+    def changed(self, job_id: int) -> None:
+        """The job's own body changed (its progress), not its place in any list: drop it alone."""
+        with self.lock:
+            self.entries.pop(job_id, None)
+            self.changes[job_id] = self.changes.get(job_id, 0) + 1
 
     def page(self, query: Hashable) -> tuple[bytes | None, int]:
         """The kept page for ``query`` (None if none), and the version to :meth:`put_page` a fresh one at."""

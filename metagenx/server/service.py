@@ -231,6 +231,7 @@ class Service:
             with self.store.session() as session:
                 study_id = session.execute(select(Job.study_id).where(Job.id == job_id)).scalar()
         self.progress[job_id] = progress | {"study_id": study_id}
+        self.finished_jobs.changed(job_id)
         self.broadcaster.publish({"type": "progress", "job_id": job_id, "study_id": study_id} | progress)
 
 

@@ -1,11 +1,14 @@
-"""The in-memory JSON of finished jobs and list pages: served until anything changes, never stale."""
+"""The in-memory JSON of jobs and list pages: served until anything changes, never stale."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
+
 from metagenx.server.finished_jobs import FinishedJobs
-from tests.server.conftest import QUICK, Api
+from tests.server.conftest import LONG, QUICK, Api
 
 
 def test_a_body_read_before_a_change_is_not_kept() -> None:
@@ -47,3 +50,46 @@ def test_reads_follow_deletes_new_jobs_and_owners(api: Api, xray: Path) -> None:
     assert api.delete(f"/api/v1/jobs/{first['id']}").status_code == 204
     assert api.get(f"/api/v1/jobs/{first['id']}").status_code == 404
     assert [j["id"] for j in api.get("/api/v1/jobs").json()["items"]] == [second["id"]]
+
+
+def test_progress_drops_one_job_and_keeps_the_pages() -> None:
+    cache = FinishedJobs()
+    cache.put(5, cache.ticket(5), "alice", b"generation 3")
+    _, version = cache.page("q")
+    cache.put_page("q", version, b"page of finished jobs")
+    ticket = cache.ticket(5)
+    cache.changed(5)  # a progress report of running job 5
+    assert cache.get(5) is None and cache.page("q")[0] == b"page of finished jobs"
+    cache.put(5, ticket, "alice", b"read before the report")
+    assert cache.get(5) is None, "a body read before the report is not kept"
+
+
+def running_reads_follow_progress(api: Api, xray: Path) -> tuple[int, set[int]]:
+    """Read a running fit's status for a while: the generations seen (then cancel it)."""
+    job_id = api.submit(xray, LONG).json()["id"]
+    api.wait_state(job_id, "running")
+    seen: set[int] = set()
+    deadline = time.monotonic() + 30
+    while len(seen) < 3 and time.monotonic() < deadline:
+        progress = api.get(f"/api/v1/jobs/{job_id}").json()["progress"]
+        if progress is not None:
+            seen.add(progress["generation"])
+        time.sleep(0.05)
+    api.post(f"/api/v1/jobs/{job_id}/cancel")
+    api.wait_state(job_id, "cancelled")
+    return job_id, seen
+
+
+def test_a_running_job_is_read_from_memory_and_follows_its_progress(api: Api, xray: Path) -> None:
+    job_id, seen = running_reads_follow_progress(api, xray)
+    assert len(seen) >= 3, f"the status moved on with the fit: generations {sorted(seen)}"
+    assert api.get(f"/api/v1/jobs/{job_id}").json()["state"] == "cancelled"
+
+
+def test_without_the_progress_hook_running_reads_go_stale(
+    api: Api, xray: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The protection off: if progress did not drop the kept body, reads would freeze."""
+    monkeypatch.setattr(FinishedJobs, "changed", lambda self, job_id: None)
+    _, seen = running_reads_follow_progress(api, xray)
+    assert len(seen) <= 1, f"with the hook off the first body read is served on: {sorted(seen)}"

@@ -97,7 +97,7 @@ async def get_job(service: ServiceDep, user: CurrentUser, job_id: int) -> Respon
         response = json_response(
             job_public(session, job, service.progress.get(job.id), service.hider, names=(project, study))
         )
-        if job.state.finished:
+        if job.state.finished or job.state == JobState.RUNNING:  # changes only with its events
             service.finished_jobs.put(job.id, ticket, job.owner, bytes(response.body))
         return response
 
