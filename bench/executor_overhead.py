@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from metagenx.controller import Controller
-from metagenx.study.submit import submit_study
 from metagenx.engine.runtime import examples_dir
 from metagenx.executors import LocalExecutor
 from metagenx.executors.base import Executor
@@ -35,6 +34,7 @@ from metagenx.executors.dask import DaskExecutor
 from metagenx.executors.dask_local import LocalDaskCluster
 from metagenx.jobs import JobSpec
 from metagenx.store import JobFilter, StudyKind, list_jobs, open_store
+from metagenx.study.submit import submit_study
 
 
 def run(executor: Executor, model: str, seeds: list[int], generations: int, folder: Path) -> dict[str, Any]:

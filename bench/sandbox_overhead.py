@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from metagenx.controller import Controller
-from metagenx.study.submit import submit_study
 from metagenx.engine.runtime import examples_dir
 from metagenx.executors import LocalExecutor
 from metagenx.jobs import JobSpec
@@ -39,6 +38,7 @@ from metagenx.runner.process import RunnerProcess
 from metagenx.sandbox import SandboxPolicy, check_sandbox, sandboxed_runner_factory
 from metagenx.sandbox.accounting import stat
 from metagenx.store import JobFilter, JobState, StudyKind, list_jobs, open_store
+from metagenx.study.submit import submit_study
 
 WORKERS = 2
 

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from metagenx.controller import Controller
-from metagenx.study.submit import submit_study
 from metagenx.engine.fit import run_fit
 from metagenx.engine.model import GenxModel
 from metagenx.engine.runtime import examples_dir
@@ -33,6 +32,7 @@ from metagenx.executors import LocalExecutor
 from metagenx.jobs import JobSpec
 from metagenx.outputs import write_outputs
 from metagenx.store import JobFilter, StudyKind, list_jobs, open_store
+from metagenx.study.submit import submit_study
 
 
 def serial(model: str, seeds: list[int], generations: int, folder: Path) -> tuple[float, list[float]]:
