@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import threading
 from collections.abc import Callable
 
 from metagenx.events import ExecutorEvent
@@ -51,3 +52,27 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def shutdown(self, *, stop_running: bool = True, timeout: float = 30.0) -> None:
         """Stop workers. With ``stop_running``, running fits are asked to stop and their results kept."""
+
+
+class CountingExecutor(Executor):
+    """An executor of ``workers`` slots on this machine that counts its tasks in flight: ``pending``
+    (job ids submitted and not yet ended, under ``lock``) and the ``sink`` given at start."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self.lock = threading.Lock()
+        self.pending: set[int] = set()
+        self.sink: EventSink | None = None
+
+    @property
+    def capacity(self) -> int:
+        return self.workers
+
+    @property
+    def in_flight(self) -> int:
+        with self.lock:
+            return len(self.pending)
+
+    def emit(self, event: ExecutorEvent) -> None:
+        assert self.sink is not None, "the executor was not started"
+        self.sink(event)

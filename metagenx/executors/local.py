@@ -13,14 +13,13 @@ from metagenx.errors import RunnerProtocolError
 from metagenx.events import (
     Crashed,
     Dropped,
-    ExecutorEvent,
     Progress,
     RunnerMessage,
     Started,
     TaskEnd,
     Violation,
 )
-from metagenx.executors.base import EventSink, Executor
+from metagenx.executors.base import CountingExecutor, EventSink
 from metagenx.jobs import FitTask
 from metagenx.runner.process import RunnerDied, RunnerProcess
 
@@ -37,7 +36,7 @@ class Slot:
     job_id: int | None = None
 
 
-class LocalExecutor(Executor):
+class LocalExecutor(CountingExecutor):
     """``workers`` slots (default: number of cores); each supervises one runner child process.
 
     A runner is reused for the next task of the same group (owner and study), so a sweep
@@ -54,28 +53,16 @@ class LocalExecutor(Executor):
     ) -> None:
         """``prewarm`` starts every slot's runner at :meth:`start`, before any task, so the first
         fits (e.g. of a watch) do not wait for a process to start, import GenX and load the plotting."""
-        self.workers = max(1, workers or os.cpu_count() or 1)
+        super().__init__(workers or os.cpu_count() or 1)
         self.prewarm = prewarm
         self.runner_factory = runner_factory
         self.tasks: queue.Queue[tuple[FitTask, str] | None] = queue.Queue()
         self.slots = [Slot(i) for i in range(self.workers)]
         self.threads: list[threading.Thread] = []
-        self.sink: EventSink | None = None
-        self.lock = threading.Lock()
-        self.pending: set[int] = set()
         self.cancelled: set[int] = set()
         self.stop_before_start: set[int] = set()
         self.closing = threading.Event()
         self.aborting = threading.Event()
-
-    @property
-    def capacity(self) -> int:
-        return self.workers
-
-    @property
-    def in_flight(self) -> int:
-        with self.lock:
-            return len(self.pending)
 
     def start(self, sink: EventSink) -> None:
         self.sink = sink
@@ -132,10 +119,6 @@ class LocalExecutor(Executor):
                 slot.runner = None
 
     # -- the slot threads --------------------------------------------------------------------
-    def emit(self, event: ExecutorEvent) -> None:
-        assert self.sink is not None
-        self.sink(event)
-
     def work(self, slot: Slot) -> None:
         if self.prewarm:
             try:

@@ -20,7 +20,7 @@ import time
 import traceback
 from dataclasses import replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from metagenx.engine.runtime import pin_threads
 from metagenx.events import Failed, Finished, Progress, Ready, RunnerMessage, Started
@@ -53,7 +53,13 @@ class Channel:
             self.stream.flush()
 
 
-def run_task(task: FitTask, channel: Channel, stop: threading.Event) -> None:
+class Sender(Protocol):
+    """Takes a task's messages: a :class:`Channel`, or an in-process executor's collector."""
+
+    def send(self, message: RunnerMessage) -> None: ...
+
+
+def run_task(task: FitTask, channel: Sender, stop: threading.Event) -> None:
     """Run one fit and send ``started``, ``progress``… and one ``result`` or ``error``."""
     from metagenx.engine.fit import Progress as FitProgress
     from metagenx.engine.model import GenxModel

@@ -1,4 +1,6 @@
-"""The controller on the local executor: real runner processes, a real database, real fits."""
+"""The controller on a real database with real fits: runner processes (the local executor) where
+processes matter (warm runners, killed workers, cancels), threads of this process (the
+in-process executor) where only the scheduling logic is tested."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pytest
 from metagenx.controller import Controller
 from metagenx.engine.model import GenxModel
 from metagenx.executors import LocalExecutor
+from metagenx.executors.inprocess import InProcessExecutor
 from metagenx.jobs import JobSpec
 from metagenx.store import Job, JobFilter, JobState, Store, StudyKind, list_jobs, open_store
 from metagenx.study.submit import submit_study
@@ -79,7 +82,7 @@ def test_same_seed_same_result_as_a_direct_fit(store: Store, superadam: Path, tm
         specs=seeds_study(superadam, range(4, 5)),
         directory=tmp_path,
     )
-    controller = Controller(store, LocalExecutor(workers=1))
+    controller = Controller(store, InProcessExecutor())
     controller.run(study)
     controller.close()
     direct = metagenx.fit(superadam, seed=4, max_generations=3)
@@ -160,7 +163,7 @@ def test_a_model_error_fails_only_that_job(
     study = submit_study(
         store, project="p", name="err", kind=StudyKind.STUDY, specs=specs, directory=tmp_path
     )
-    controller = Controller(store, LocalExecutor(workers=2))
+    controller = Controller(store, InProcessExecutor())
     summary = controller.run(study)
     controller.close()
     assert summary.counts["succeeded"] == 2 and summary.counts["failed"] == 1

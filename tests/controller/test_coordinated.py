@@ -16,6 +16,7 @@ from metagenx.controller.coordinated import FACTORIES, ExecutorShare, Inbox, Tas
 from metagenx.errors import MetagenxError
 from metagenx.events import Log
 from metagenx.executors import LocalExecutor
+from metagenx.executors.inprocess import InProcessExecutor
 from metagenx.jobs import FitTask, JobKind, JobSpec
 from metagenx.store import JobState, Store, StudyKind, open_store
 from metagenx.store.models import Job
@@ -93,7 +94,7 @@ def test_a_kind_no_package_registered_fails_its_job(
 ) -> None:
     monkeypatch.delitem(FACTORIES, JobKind.SOLVE)
     study = solve_study(store, xray, tmp_path, {**ENDLESS_SOLVE, "solve": {"budget": 5}})
-    controller = Controller(store, LocalExecutor(workers=1))
+    controller = Controller(store, InProcessExecutor())
     controller.run(study)
     controller.close()
     job = the_job(store, study)

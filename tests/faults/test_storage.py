@@ -166,13 +166,17 @@ def damage(database: Path) -> None:
 
 
 def test_a_damaged_database_is_named_by_every_check(tmp_path: Path, superadam: Path) -> None:
-    from metagenx.store import Job, JobSpec, StudyKind, add_jobs, ensure_project, ensure_study
+    from metagenx.jobs import JobSpec
+    from metagenx.store import Job, NewJob, StudyKind, add_jobs, ensure_project, ensure_study
     from metagenx.store.errors import StoreError
 
     folder = tmp_path / "data"
     with open_store(None, folder) as store, store.session() as session:
         study = ensure_study(session, ensure_project(session, "p"), "s", StudyKind.STUDY)
-        specs = [JobSpec(model_path=str(superadam), model_sha256="0" * 64, seed=s) for s in range(400)]
+        specs = [
+            NewJob(JobSpec(label=f"seed={s}", model_path=str(superadam), settings={"seed": s}), "0" * 64)
+            for s in range(400)
+        ]
         add_jobs(session, study, specs)
         assert session.query(Job).count() == 400
     backup = tmp_path / "backup.db"
