@@ -26,12 +26,14 @@ from metagenx.store import (
     Store,
     StudyKind,
     add_jobs,
+    cancel,
     ensure_project,
     ensure_study,
     open_store,
 )
 
 LOCAL_PROJECT = "local"
+INTERRUPTED = "interrupted: the command that ran it was stopped before it ended"
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,10 @@ def run_job(
     ``listeners`` get every event of the run (on the calling thread). Setting ``stop`` cancels
     the job: a fit or solve stops after its generation and keeps its best result so far
     (marked incomplete), a tune drops its running trial. A second interruption
-    (:class:`KeyboardInterrupt`) kills what runs; the job is then re-queued by the next
-    controller on the store. The same job submitted again to the same study is found, not
-    rerun, once it succeeded.
+    (:class:`KeyboardInterrupt`) kills what runs and the job is cancelled: nothing is left
+    queued or running for another controller on the same store (a server's) to pick up. Only
+    this study's jobs are touched. The same job submitted again to the same study is found,
+    not rerun, once it succeeded.
     """
     with store.session() as session:
         project = ensure_project(session, LOCAL_PROJECT)
@@ -89,7 +92,6 @@ def run_job(
     controller.listeners.append(
         lambda e: kinds.append(e.kind) if isinstance(e, Failed) and e.job_id == job_id else None
     )
-    controller.recover()
     ended = threading.Event()
     if stop is not None:
         threading.Thread(target=cancel_on, args=(stop, ended, controller, job_id), daemon=True).start()
@@ -98,6 +100,8 @@ def run_job(
     finally:
         ended.set()
         controller.close()
+        with store.session() as session:  # interrupted: nothing is left queued or running behind
+            cancel(session, job_id, INTERRUPTED)
     with store.session() as session:
         row = session.get_one(Job, job_id)
         error_kind = kinds[-1] if kinds else None

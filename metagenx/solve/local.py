@@ -102,9 +102,7 @@ def solve(
 
 def clear_outputs(result: SolveResult) -> SolveResult:
     """``result`` without file paths (they pointed into a temporary folder, now gone)."""
-    return dataclasses.replace(
-        result, outputs={}, best=dataclasses.replace(result.best, model_path=result.model_path)
-    )
+    return dataclasses.replace(result, outputs={})
 
 
 def progress_listener(progress: Callable[[SolveProgress], None] | None) -> Callable[[Event], None] | None:
