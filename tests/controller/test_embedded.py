@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from metagenx.controller import embedded
-from metagenx.controller.embedded import INTERRUPTED, run_job, temporary_store
+from metagenx.controller.embedded import INTERRUPTED, JobOutcome, run_job, temporary_store
+from metagenx.controller.loop import Listener
 from metagenx.events import Event
 from metagenx.executors import LocalExecutor
 from metagenx.jobs import JobSpec
-from metagenx.store import Job, JobState, NewJob, StudyKind
+from metagenx.store import Job, JobState, NewJob, Store, StudyKind
 
 ENDLESS = {"seed": 1, "max_generations": 100_000, "tolerance": 0.0, "min_spread": 0.0}
+
+
+def run_here(store: Store, spec: JobSpec, folder: Path, listeners: Sequence[Listener] = ()) -> JobOutcome:
+    job = NewJob.from_files(spec)
+    return run_job(
+        store, job, LocalExecutor(1), study="s", kind=StudyKind.FIT, directory=folder, listeners=listeners
+    )
 
 
 def test_a_fit_runs_to_its_outcome(superadam: Path, tmp_path: Path) -> None:
     spec = JobSpec(label="one", model_path=str(superadam), settings={"seed": 2, "max_generations": 2})
     with temporary_store() as store:
-        outcome = run_job(
-            store,
-            NewJob.from_files(spec),
-            LocalExecutor(1),
-            study="s",
-            kind=StudyKind.FIT,
-            directory=tmp_path,
-        )
+        outcome = run_here(store, spec, tmp_path)
     assert outcome.state is JobState.SUCCEEDED and outcome.result is not None
     assert outcome.result["generations"] == 2 and outcome.error_kind is None
 
@@ -41,15 +43,7 @@ def interrupted_state(superadam: Path, tmp_path: Path) -> tuple[JobState, str | 
     spec = JobSpec(label="endless", model_path=str(superadam), settings=ENDLESS)
     with temporary_store() as store:
         with pytest.raises(KeyboardInterrupt):
-            run_job(
-                store,
-                NewJob.from_files(spec),
-                LocalExecutor(1),
-                study="s",
-                kind=StudyKind.FIT,
-                directory=tmp_path,
-                listeners=[interrupt],
-            )
+            run_here(store, spec, tmp_path, [interrupt])
         with store.session() as session:
             job = session.query(Job).one()
             return job.state, job.last_error
