@@ -65,16 +65,25 @@ class TaskRouter:
         return None if route is None else route[0]
 
     def route(self, event: ExecutorEvent) -> bool:
-        """Deliver ``event`` to the inbox of its task; False when it is not a coordinated task's."""
+        """Deliver ``event`` to the inbox of its task; False when it is not a coordinated task's.
+
+        A late event of a task whose route is gone (its job ended or was abandoned) is dropped
+        here: it is about no stored job."""
         with self.lock:
             route = self.routes.get(event.job_id)
         if route is not None:
             route[1].put(event)
-        return route is not None
+        return route is not None or event.job_id >= FIRST_TASK_ID
 
     def forget(self, task_id: int) -> None:
         with self.lock:
             self.routes.pop(task_id, None)
+
+    def forget_owner(self, owner: int) -> None:
+        """Drop the routes of every task of stored job ``owner`` (it ended or was abandoned)."""
+        with self.lock:
+            for task_id in [t for t, (job, _) in self.routes.items() if job == owner]:
+                del self.routes[task_id]
 
     def tasks_of(self, owner: int) -> list[int]:
         with self.lock:

@@ -229,6 +229,7 @@ class Controller:
             coordinator.abandon()
         for coordinator in self.coordinators.values():
             coordinator.join(5.0)
+            self.router.forget_owner(coordinator.job_id)
         self.coordinators.clear()
 
     # -- scheduling --------------------------------------------------------------------
@@ -260,6 +261,7 @@ class Controller:
             coordinator = self.coordinators.pop(job_id, None)
             if coordinator is not None:
                 coordinator.abandon()
+                self.router.forget_owner(job_id)
             else:
                 self.executor.kill(job_id)
 
@@ -388,7 +390,8 @@ class Controller:
     def forget(self, job_id: int) -> None:
         """Drop what the controller kept about a job whose task ended."""
         self.last_progress_write.pop(job_id, None)
-        self.coordinators.pop(job_id, None)
+        if self.coordinators.pop(job_id, None) is not None:
+            self.router.forget_owner(job_id)
         self.outputs.pop(job_id, None)
         self.kill_at.pop(job_id, None)
 

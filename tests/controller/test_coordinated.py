@@ -86,7 +86,10 @@ def test_tasks_of_a_coordinated_job_are_routed_to_it_by_lookup() -> None:
     solve.kill_all()
     assert executor.killed == [task_id]
     solve.forget(task_id)
-    assert not router.route(Log(task_id, "late")) and router.owner(task_id) is None
+    assert router.route(Log(task_id, "late")), "a late event of an ended task is dropped, not recorded"
+    assert router.owner(task_id) is None and mine.empty()
+    router.forget_owner(18)
+    assert router.owner(theirs) is None and router.route(Log(theirs, "late"))
 
 
 def test_a_kind_no_package_registered_fails_its_job(
