@@ -71,10 +71,10 @@ def solve(
     model_format(target.path)  # a missing or foreign file is refused here, naming it
     with temporary_store() as store:
         folder = Path(store.engine.url.database or ".").parent
-        output = Path(out) if out is not None else folder / "out" / f"{Path(target.path).stem}.hgx"
+        output = Path(out).resolve() if out is not None else folder / "out" / f"{Path(target.path).stem}.hgx"
         spec = JobSpec(
             label=Path(target.path).name,
-            model_path=str(target.path),
+            model_path=str(Path(target.path).resolve()),
             settings=parse_job_settings(solve_job_settings(settings)),
             kind=JobKind.SOLVE,
             data=list(target.data),

@@ -58,7 +58,7 @@ def kill_scheduler(cluster: LocalDaskCluster) -> None:
 def first_quick_then_slow(model: Path) -> list[JobSpec]:
     """Three fits: a quick one whose result loses the scheduler, then two that are surely still
     running or queued when it goes (a few seconds each)."""
-    slow = {"max_generations": 60, "population": 10, "tolerance": 0.0, "min_spread": 0.0}
+    slow = {"max_generations": 150, "population": 10, "tolerance": 0.0, "min_spread": 0.0}
     return seeds_study(model, range(1, 2)) + seeds_study(model, range(2, 4), **slow)
 
 
