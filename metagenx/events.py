@@ -147,6 +147,16 @@ class Cancelled:
     type: Literal["cancelled"] = field(default="cancelled", repr=False)
 
 
+@dataclass(frozen=True)
+class Requeued:
+    """The controller queued ``job_id`` again: it had been cancelled because the job it started
+    from failed, and now starts from an earlier one (a sequential watch's next files)."""
+
+    job_id: int
+    label: str
+    type: Literal["requeued"] = field(default="requeued", repr=False)
+
+
 RunnerMessage = Ready | Started | Progress | Finished | Failed
 """Everything a runner child may send."""
 
@@ -156,7 +166,7 @@ TaskEnd = Finished | Failed | Crashed | Dropped | Violation | TuneFinished
 ExecutorEvent = Started | Progress | Log | TaskEnd
 """What an executor (or a coordinator on the controller's executor) reports about a task."""
 
-Event = ExecutorEvent | Claimed | Cancelled
+Event = ExecutorEvent | Claimed | Cancelled | Requeued
 """Everything the controller's listeners are told."""
 
 TERMINAL = (Finished, Failed, Crashed, Dropped, Violation, TuneFinished)

@@ -162,3 +162,58 @@ def test_imports_are_resolved(source: str, expected: set[str]) -> None:
 
 def test_relative_imports_in_a_package_init() -> None:
     assert imports_in("from .fit import x", "metagenx.engine", is_package=True) >= {"metagenx.engine.fit"}
+
+
+# -- the controller is the job store's only writer ---------------------------------------
+STORE_WRITERS = {
+    "add_artifact",
+    "add_jobs",
+    "cancel",
+    "claim_next",
+    "ensure_project",
+    "ensure_study",
+    "fail",
+    "finish",
+    "finish_with",
+    "record_event",
+    "record_progress",
+    "release",
+    "requeue_running",
+    "retry",
+}
+"""The store functions that change projects, studies, jobs, events or artifacts."""
+SESSION_WRITES = {"add", "add_all", "delete", "merge"}
+MAY_WRITE = ("metagenx.store", "metagenx.controller")
+
+
+def store_writes_in(source: str) -> list[str]:
+    """What in ``source`` writes the job store: store writers it imports, sessions it adds to or
+    deletes from."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("metagenx.store"):
+            found += [f"imports {a.name}" for a in node.names if a.name in STORE_WRITERS]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in SESSION_WRITES
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "session"
+        ):
+            found.append(f"calls session.{node.func.attr}")
+    return found
+
+
+def test_only_the_controller_writes_the_job_store() -> None:
+    writers = [
+        f"{module_name(path)} {what}"
+        for path in sorted(ROOT.rglob("*.py"))
+        if not module_name(path).startswith(MAY_WRITE)
+        for what in store_writes_in(path.read_text())
+    ]
+    assert not writers, "store writes outside the controller:\n" + "\n".join(writers)
+
+
+def test_the_writer_check_sees_a_write() -> None:
+    planted = "from metagenx.store import add_jobs, Job\n\ndef f(session):\n    session.delete(1)\n"
+    assert store_writes_in(planted) == ["imports add_jobs", "calls session.delete"]

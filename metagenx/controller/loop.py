@@ -26,6 +26,7 @@ from metagenx.controller.coordinated import (
 )
 from metagenx.controller.faults import StorageFault, storage_problem, writable
 from metagenx.controller.tasks import task_for
+from metagenx.controller.writes import relink_after_failure
 from metagenx.errors import MetagenxError
 from metagenx.events import (
     Cancelled,
@@ -38,6 +39,7 @@ from metagenx.events import (
     Finished,
     Log,
     Progress,
+    Requeued,
     Started,
     TuneFinished,
     Violation,
@@ -137,6 +139,8 @@ class Controller:
         were running are re-queued, uncharged."""
         self.pending: list[ExecutorEvent] = []
         """Events taken from the executor and not yet recorded (kept through a storage fault)."""
+        self.requeued: list[Requeued] = []
+        """Jobs the events being recorded queued again, told to the listeners once recorded."""
         self.fault: StorageFault | None = None
         """The storage fault in progress, if any (see :mod:`metagenx.controller.faults`)."""
 
@@ -351,6 +355,7 @@ class Controller:
         batch, self.pending = self.pending, []
         if not batch:
             return
+        self.requeued = []
         try:
             with self.store.session() as session:
                 for item in batch:
@@ -366,11 +371,14 @@ class Controller:
             if is_terminal(item):
                 self.forget(item.job_id)
             self.notify(item)
+        for requeued in self.requeued:
+            self.notify(requeued)
 
     def record_one_by_one(self, batch: list[ExecutorEvent]) -> list[ExecutorEvent]:
         """Record each event in a transaction of its own; fail the jobs whose events cannot be.
         Returns the events dealt with; on a storage fault the rest stays pending."""
         broken: dict[int, str] = {}
+        self.requeued = []  # those of the batch's transaction were rolled back with it
         for index, item in enumerate(batch):
             try:
                 with self.store.session() as session:
@@ -473,16 +481,24 @@ class Controller:
                     self.storage_failed(OSError(message), folder.parent.parent if folder else None)
             case Failed(message=message):
                 if job.state == JobState.RUNNING:
-                    fail(session, job, message, retryable=False)
+                    self.fail(session, job, message, retryable=False)
             case Crashed(reason=reason):
                 if job.state == JobState.RUNNING:
-                    fail(session, job, reason, retryable=True)
+                    self.fail(session, job, reason, retryable=True)
             case Violation(reason=reason):
                 record_event(session, job, EventKind.SECURITY, data={"message": reason})
                 if job.state == JobState.RUNNING:
-                    fail(session, job, f"stopped: {reason}", retryable=False)
+                    self.fail(session, job, f"stopped: {reason}", retryable=False)
             case Dropped(reason=reason):
                 release(session, job, reason)
+
+    def fail(self, session: Any, job: Job, reason: str, *, retryable: bool) -> None:
+        """Fail ``job`` (or re-queue it, when ``retryable`` and its crash budget allows); a watch's
+        later files that were to start from it start from an earlier file instead."""
+        fail(session, job, reason, retryable=retryable)
+        self.requeued.extend(
+            Requeued(j.id, j.label or f"job-{j.id}") for j in relink_after_failure(session, job)
+        )
 
     def record_progress(self, session: Any, job: Job, event: Progress) -> None:
         """Store a progress report, at most one per :data:`PROGRESS_WRITE_INTERVAL` per job."""

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from metagenx.server.identity import Account
-from metagenx.store import Job, Project, Study, find_study
+from metagenx.store import Job, Project, Study, find_project, find_study
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]{0,127}")
 
@@ -60,12 +60,6 @@ def project_for(session: Session, user: Account, project_id: int) -> Project:
     if project is None or not user.may_see(project.owner):
         raise not_found("project", project_id)
     return project
-
-
-def find_project(session: Session, owner: str, name: str) -> Project | None:
-    """``owner``'s project ``name`` if it exists (reads only, unlike ``ensure_project``)."""
-    query = select(Project).where(Project.owner == owner, Project.name == name)
-    return session.execute(query).scalar_one_or_none()
 
 
 def find_named_study(session: Session, owner: str, project: str, name: str) -> Study | None:

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import HTTPException
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from metagenx.controller.tasks import job_directory
+from metagenx.controller.writes import cancel_unclaimed, delete_finished
 from metagenx.outputs.collect import refusal
-from metagenx.server.access import find_project, study_for
+from metagenx.server.access import study_for
 from metagenx.server.identity import Account
 from metagenx.server.service import Service
 from metagenx.store import (
@@ -22,11 +22,9 @@ from metagenx.store import (
     Job,
     JobFilter,
     JobState,
-    JobStateError,
     Project,
     Study,
-    StudyKind,
-    cancel,
+    find_project,
 )
 from metagenx.store.queries import _conditions as job_conditions  # the filter of list_jobs, reused
 
@@ -87,7 +85,7 @@ def cancel_and_wait(session: Session, service: Service, job: Job) -> Job:
     if job.state.finished:
         return job
     if not service.alive:  # no controller to ask: nothing runs, cancel in the store
-        cancel(session, job)
+        cancel_unclaimed(session, job)
         service.publish_state(job)
         return job
     service.cancel(job.id)
@@ -102,20 +100,10 @@ def cancel_and_wait(session: Session, service: Service, job: Job) -> Job:
 
 def delete_job(session: Session, service: Service, job: Job) -> None:
     """Delete a finished ``job`` with its events and output files (and its single-fit study)."""
-    if not job.state.finished:
-        raise JobStateError(f"job {job.id} is {job.state.value}; cancel it before deleting it")
-    study = session.get(Study, job.study_id) if job.study_id is not None else None
-    folder = job_directory(Path(study.directory), job) if study is not None and study.directory else None
+    folder = delete_finished(session, job, within=service.settings.studies_dir)
     service.finished_jobs.forget(job.id)
-    session.delete(job)
-    session.flush()
     service.progress.pop(job.id, None)
-    if study is not None and study.kind == StudyKind.FIT:
-        left = session.execute(select(func.count(Job.id)).where(Job.study_id == study.id)).scalar_one()
-        if left == 0:
-            session.delete(study)
-            folder = Path(study.directory) if study.directory else folder
-    if folder is not None and folder.resolve().is_relative_to(service.settings.studies_dir):
+    if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from metagenx.errors import SettingsError
-from metagenx.events import Event, Finished, Log, Progress, Started, is_terminal
+from metagenx.events import Event, Finished, Log, Progress, Requeued, Started, is_terminal
 from metagenx.executors import Executor, LocalExecutor
 from metagenx.sandbox import SandboxMode
 from metagenx.server.broadcast import Broadcaster, LiveEvent
@@ -201,6 +201,12 @@ class Service:
                 return
             case Started():
                 self.finished_jobs.forget(job_id)
+                return
+            case Requeued():
+                with self.store.session() as session:
+                    job = session.get(Job, job_id)
+                if job is not None:
+                    self.publish_state(job)
                 return
             case Finished(result=result):  # the evaluations since the last progress report
                 self.metrics.progress(job_id, result.evaluations)

@@ -20,6 +20,7 @@ from fastapi import HTTPException, UploadFile
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from metagenx.controller.writes import close_study
 from metagenx.engine.result import FitResult
 from metagenx.errors import StudyDefinitionError
 from metagenx.server.access import check_name, find_named_study
@@ -148,5 +149,4 @@ def cancel_study(session: Session, service: Service, study: Study) -> None:
     deadline = time.monotonic() + CANCEL_WAIT
     while time.monotonic() < deadline and session.execute(query.limit(1)).first() is not None:
         time.sleep(0.05)
-    study.state = StudyState.CANCELLED
-    session.flush()
+    close_study(session, study, StudyState.CANCELLED)

@@ -14,7 +14,6 @@ reader in the sandbox (:meth:`metagenx.untrusted.UntrustedReader.order_value`).
 from __future__ import annotations
 
 import threading
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import DataFileError, RunnerProtocolError
-from metagenx.events import Crashed, Event, Failed, Violation
 from metagenx.sandbox.errors import LimitExceededError
 from metagenx.server.access import check_name, find_named_study, not_found, study_for
 from metagenx.server.identity import Account
@@ -42,42 +40,18 @@ from metagenx.watch.series import (
     FileFit,
     check_order,
     queue_file,
-    relink_after_failure,
-    relink_orphans,
     same_content,
     watch_jobs,
 )
 
 LOCKS: dict[int, threading.Lock] = {}
 LOCKS_GUARD = threading.Lock()
-FOLLOWED: weakref.WeakSet[Service] = weakref.WeakSet()
-"""Services whose controller relinks sequential watches after a failed fit (see :func:`follow_failures`)."""
 
 
 def watch_lock(watch_id: int) -> threading.Lock:
     """The lock that lets one push at a time decide whether its file is new to the watch."""
     with LOCKS_GUARD:
         return LOCKS.setdefault(watch_id, threading.Lock())
-
-
-def follow_failures(service: Service) -> None:
-    """Have ``service``'s controller queue again, from an earlier file, the jobs of a sequential watch
-    cancelled because the file they start from failed (once per service; each watch route calls it,
-    and every push also relinks, so a failure before the first call is mended too)."""
-    with LOCKS_GUARD:
-        if service in FOLLOWED:
-            return
-        FOLLOWED.add(service)
-
-    def on_event(event: Event) -> None:  # the controller's thread, after it recorded the event
-        if not isinstance(event, Failed | Crashed | Violation) or service.controller.stopping:
-            return
-        with service.store.session() as session:
-            revived = relink_after_failure(session, event.job_id)
-        for job in revived:
-            service.publish_state(job)
-
-    service.controller.listeners.append(on_event)
 
 
 def watch_request(text: str) -> WatchCreate:
@@ -218,10 +192,8 @@ def push_file(
         with service.store.session() as session:
             check_queue(session, service, user, 1)
             row = session.get_one(Study, study.id)
-            revived = relink_orphans(session, row)
             job, created = queue_file(
                 session, row, file_fit(study), DataFile(str(target), label, sha, order_value)
             )
-    for changed in [*revived, job]:
-        service.publish_state(changed)
+    service.publish_state(job)
     return file_public(job, created=created, problem=problem)

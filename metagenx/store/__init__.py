@@ -21,7 +21,7 @@ from metagenx.store.accounts import (
     list_users,
     revoke_tokens,
 )
-from metagenx.store.catalog import add_artifact, ensure_project, ensure_study, find_study
+from metagenx.store.catalog import add_artifact, ensure_project, ensure_study, find_project, find_study
 from metagenx.store.db import Store, open_store, resolve_url
 from metagenx.store.errors import JobStateError, StoreError
 from metagenx.store.events import events_after, record_event, record_progress
@@ -90,6 +90,7 @@ __all__ = [
     "events_after",
     "fail",
     "file_sha256",
+    "find_project",
     "find_study",
     "find_succeeded",
     "find_user",

@@ -22,6 +22,11 @@ def ensure_project(session: Session, name: str, owner: str = DEFAULT_OWNER) -> P
     return session.execute(select(Project).filter_by(owner=owner, name=name)).scalar_one()
 
 
+def find_project(session: Session, owner: str, name: str) -> Project | None:
+    """``owner``'s project ``name`` if it exists (reads only, unlike :func:`ensure_project`)."""
+    return session.execute(select(Project).filter_by(owner=owner, name=name)).scalar_one_or_none()
+
+
 def ensure_study(
     session: Session,
     project: Project,

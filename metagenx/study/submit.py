@@ -7,10 +7,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from metagenx.controller.writes import store_study
 from metagenx.errors import SettingsError
 from metagenx.jobs import JobKind, JobSpec
 from metagenx.solve.job_settings import complete_job_settings, is_solve
-from metagenx.store import NewJob, Store, StudyKind, add_jobs, ensure_project, ensure_study
+from metagenx.store import NewJob, Store, StudyKind
 
 
 def new_job(spec: JobSpec, checksums: dict[str, str]) -> NewJob:
@@ -47,10 +48,13 @@ def submit_study(
             base = dataclasses.replace(base, depends_on=key_by_label[spec.depends_on])
         key_by_label[spec.label] = base.key
         stored.append(base)
-    with store.session() as session:
-        project_row = ensure_project(session, project, owner)
-        study = ensure_study(
-            session, project_row, name, kind, definition=definition, directory=str(directory.resolve())
-        )
-        add_jobs(session, study, stored)
-        return study.id
+    return store_study(
+        store,
+        project=project,
+        name=name,
+        kind=kind,
+        jobs=stored,
+        directory=directory,
+        definition=definition,
+        owner=owner,
+    )

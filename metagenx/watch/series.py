@@ -4,7 +4,8 @@ A file whose bytes a job of the watch already has is not queued again; a file re
 with new content is. In a sequential watch each new job starts from the fitted values of
 the latest earlier job that has not failed or been cancelled, and the jobs cancelled because
 the job they started from failed (an unreadable file) are queued again from the one before
-(:func:`relink_orphans`): one bad file never stalls the files after it.
+(by the controller, :func:`metagenx.controller.writes.relink_orphans`): one bad file never
+stalls the files after it.
 :func:`series_rows` is the watch as a table, one row per file.
 """
 
@@ -16,14 +17,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
+from metagenx.controller.writes import add_to_study, latest_live, study_jobs
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import DataFileError
 from metagenx.jobs import DataAssignment, JobKind, JobSpec
 from metagenx.solve.job_settings import SOLVE_KEY
-from metagenx.store import Job, JobState, Study, StudyKind, StudyState, add_jobs, retry
+from metagenx.store import Job, JobState, Study
 from metagenx.study.submit import new_job
 
 ORDER_KINDS = ("name", "header", "column")
@@ -109,21 +110,12 @@ def read_order_value(path: str | os.PathLike[str], order: str, options: Mapping[
 
 def watch_jobs(session: Session, study_id: int, *, results: bool = True) -> list[Job]:
     """The watch's jobs in arrival order (``results=False``: their results are not read)."""
-    query = select(Job).where(Job.study_id == study_id).order_by(Job.id)
-    if not results:
-        query = query.options(defer(Job.result, raiseload=True))
-    return list(session.execute(query).scalars())
+    return study_jobs(session, study_id, results=results)
 
 
 def same_content(jobs: Sequence[Job], sha256: str) -> Job | None:
     """The job among ``jobs`` that fits exactly these bytes, if there is one."""
     return next((job for job in jobs if list(job.data_sha256) == [sha256]), None)
-
-
-def seed_job(jobs: Sequence[Job]) -> Job | None:
-    """The job a new sequential fit starts from: the latest one not failed or cancelled."""
-    live = [job for job in jobs if job.state not in (JobState.FAILED, JobState.CANCELLED)]
-    return live[-1] if live else None
 
 
 def file_spec(fit: FileFit, data: DataFile, index: int) -> JobSpec:
@@ -155,41 +147,10 @@ def queue_file(session: Session, study: Study, fit: FileFit, data: DataFile) -> 
     if fit.template_sha256 is not None:
         checksums[fit.template] = fit.template_sha256
     stored = new_job(file_spec(fit, data, len(jobs)), checksums)
-    previous = seed_job(jobs) if fit.sequential else None
+    previous = latest_live(jobs) if fit.sequential else None
     if previous is not None:
         stored = dataclasses.replace(stored, depends_on=previous.key)
-    return add_jobs(session, study, [stored])[0], True
-
-
-def relink_orphans(session: Session, study: Study) -> list[Job]:
-    """Queue again the jobs of watch ``study`` that were cancelled, before they ever ran, because the
-    job they start from failed; each now starts from the latest earlier job that has not failed or
-    been cancelled. Returns them (none once the watch itself is cancelled)."""
-    if study.kind != StudyKind.WATCH or study.state != StudyState.ACTIVE:
-        return []
-    jobs = watch_jobs(session, study.id)
-    by_id = {job.id: job for job in jobs}
-    revived = []
-    for index, job in enumerate(jobs):
-        seed = by_id.get(job.depends_on_job_id) if job.depends_on_job_id is not None else None
-        if (
-            job.state == JobState.CANCELLED
-            and job.runs == 0
-            and seed is not None
-            and seed.state == JobState.FAILED
-        ):
-            previous = seed_job(jobs[:index])
-            job.depends_on_job_id = previous.id if previous is not None else None
-            revived.append(retry(session, job))
-    return revived
-
-
-def relink_after_failure(session: Session, job_id: int) -> list[Job]:
-    """After job ``job_id`` failed: :func:`relink_orphans` of its watch (nothing for other jobs)."""
-    job = session.get(Job, job_id)
-    if job is None or job.state != JobState.FAILED or job.study_id is None:
-        return []
-    return relink_orphans(session, session.get_one(Study, job.study_id))
+    return add_to_study(session, study, [stored])[0], True
 
 
 @dataclass(frozen=True)

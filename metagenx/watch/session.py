@@ -19,7 +19,7 @@ from typing import Any
 from metagenx.controller import Controller
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import DataFileError
-from metagenx.events import Crashed, Event, Failed, Violation, is_terminal
+from metagenx.events import Event, Requeued, is_terminal
 from metagenx.executors import Executor, LocalExecutor
 from metagenx.store import Store, Study, StudyKind, open_store
 from metagenx.study.report import write_study_results
@@ -31,7 +31,6 @@ from metagenx.watch.series import (
     check_order,
     queue_file,
     read_order_value,
-    relink_after_failure,
 )
 
 log = logging.getLogger(__name__)
@@ -212,10 +211,8 @@ class WatchSession:
         """Controller listener (its thread, after the event is recorded)."""
         if is_terminal(event):
             self.results_due.set()
-        if isinstance(event, Failed | Crashed | Violation) and self.config.sequential:
-            with self.store.session() as session:
-                for job in relink_after_failure(session, event.job_id):
-                    log.info("%s starts from an earlier file instead", job.label)
+        if isinstance(event, Requeued):
+            log.info("%s starts from an earlier file instead", event.label)
 
     def write_results(self) -> None:
         """Rewrite the series table (CSV/JSON) and plots from the store; never stops the watch."""

@@ -88,6 +88,18 @@ def metagenx_cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
     )
 
 
+def _succeeded_runs(db: Path) -> dict[int, int]:
+    """Job id → runs of the succeeded jobs in ``db``; empty while the file or its tables are being created."""
+    if not db.exists():
+        return {}
+    try:
+        with sqlite3.connect(db) as connection:
+            rows = connection.execute("SELECT id, runs FROM jobs WHERE state = 'succeeded'").fetchall()
+    except sqlite3.OperationalError:
+        return {}
+    return dict(rows)
+
+
 def test_kill_9_of_the_controller_then_the_same_command_resumes_without_duplicates(
     superadam: Path, tmp_path: Path
 ) -> None:
@@ -103,10 +115,7 @@ def test_kill_9_of_the_controller_then_the_same_command_resumes_without_duplicat
     finished_before: dict[int, int] = {}
     while time.monotonic() < deadline and len(finished_before) < 2:
         time.sleep(0.5)
-        if db.exists():
-            with sqlite3.connect(db) as connection:
-                rows = connection.execute("SELECT id, runs FROM jobs WHERE state = 'succeeded'").fetchall()
-            finished_before = dict(rows)
+        finished_before = _succeeded_runs(db)
     assert len(finished_before) >= 2, "two fits finished before the kill"
     os.killpg(first.pid, signal.SIGKILL)
     first.wait(timeout=30)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
+from metagenx.controller.writes import requeue
 from metagenx.errors import SettingsError
 from metagenx.jobs import ParameterOverride
 from metagenx.server import jobs as ops
@@ -19,7 +20,7 @@ from metagenx.server.submit import merge_overrides, parse_settings, reprocess_in
 from metagenx.server.uploads import json_object
 from metagenx.server.views import artifact_public, job_public, job_summary, json_response
 from metagenx.solve.job_settings import TUNE_KEY
-from metagenx.store import JobState, Project, count_jobs, retry
+from metagenx.store import JobState, Project, count_jobs
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -154,7 +155,7 @@ def reprocess_job(
         origin={"reprocess_of": job.id},
     )
     if not created and new.state in (JobState.FAILED, JobState.CANCELLED):
-        new, created = retry(session, new), True
+        new, created = requeue(session, new), True
         service.publish_state(new)
     body = job_public(session, new, service.progress.get(new.id), service.hider, created)
     return json_response(body, 201 if created else 200, {"Location": f"/api/v1/jobs/{new.id}"})

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from metagenx.server.access import check_name, find_project, project_for
+from metagenx.controller.writes import open_project
+from metagenx.server.access import check_name, project_for
 from metagenx.server.auth import CurrentUser
 from metagenx.server.deps import SessionDep
 from metagenx.server.schemas import ProjectCreate, ProjectList, ProjectPublic
-from metagenx.store import Job, JobState, Project, Study, ensure_project
+from metagenx.store import Job, JobState, Project, Study
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -65,9 +66,8 @@ def create_project(
 ) -> ProjectPublic:
     """Create a project (an existing one of that name is returned, 200)."""
     name = check_name("project", request.name)
-    existed = find_project(session, user.name, name)
-    project = ensure_project(session, name, user.name)
-    if existed is not None:
+    project, created = open_project(session, name, user.name)
+    if not created:
         response.status_code = 200
     return projects_public(session, [project])[0]
 

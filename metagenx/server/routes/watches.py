@@ -47,7 +47,6 @@ def create_watch(
 ) -> WatchPublic:
     """Create a watch (a study of kind ``watch``). The same name, template and settings again return
     it (200); the name with another template or settings is a 409."""
-    ops.follow_failures(service)
     request = ops.watch_request(definition)
     study, created = ops.create_watch(session, service, user, request, template)
     response.status_code = 201 if created else 200
@@ -78,7 +77,6 @@ def list_watches(
 @router.get("/{watch_id}", response_model=WatchSeries)
 def get_watch(service: ServiceDep, session: SessionDep, user: CurrentUser, watch_id: int) -> Response:
     """The series: the watch and one row per file (state, FOM, fitted values, order value, error)."""
-    ops.follow_failures(service)
     study, project = ops.watch_for(session, user, watch_id)
     return json_response(views.watch_series(session, service, study, project))
 
@@ -96,7 +94,6 @@ def push_file(
 ) -> Response:
     """Queue a fit of the file (201), unless a job of the watch already fits the same bytes (200,
     ``created`` false). The file is not read here: an unreadable one fails its job with the reason."""
-    ops.follow_failures(service)
     study, _ = ops.watch_for(session, user, watch_id)
     answer = ops.push_file(service, user, study, file, order_value)
     status = 201 if answer.created else 200
@@ -145,7 +142,6 @@ async def watch_events(service: ServiceDep, user: CurrentUser, watch_id: int) ->
             ops.watch_for(session, user, watch_id)
 
     await run_in_threadpool(check)
-    ops.follow_failures(service)
     return StreamingResponse(
         watch_stream(service, watch_id), media_type="text/event-stream", headers=STREAM_HEADERS
     )
