@@ -1,17 +1,29 @@
-"""The Python API, for scripts and notebooks."""
+"""The Python API, for scripts and notebooks.
+
+A fit here is a job like any other: it is stored (in a temporary job store), claimed by a
+controller and run by an executor, the same path a study or a server takes. The Python API's
+executor runs the fit on a thread of this process (your own file, in your own process, as
+GenX does); ``metagenx fit`` hands :func:`fit_as_job` a fit process of its own instead.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import random
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
-from metagenx.engine.fit import ProgressCallback
+from metagenx.engine.fit import Progress, ProgressCallback
 from metagenx.engine.model import GenxModel
 from metagenx.engine.result import FitResult
 from metagenx.engine.settings import FitSettings
-from metagenx.runner.polish import fit_and_polish
+from metagenx.errors import error_named
+from metagenx.events import Event, Finished
+from metagenx.events import Progress as ProgressEvent
+from metagenx.executors.base import Executor
 
 
 def load(path: str | os.PathLike[str]) -> GenxModel:
@@ -33,15 +45,89 @@ def fit(
     Keyword settings are those of :class:`FitSettings` (``seed``, ``km``, ``kr``,
     ``population``, ``strategy``, ``max_generations``, ``max_evaluations``,
     ``max_time`` in s, ``tolerance``, ``window``, ``min_spread``, ``genx_defaults``,
-    ``error_bars``). With ``out``, the fitted model and the result files
+    ``error_bars``, ``polish``). With ``out``, the fitted model and the result files
     (``result.json``, ``parameters.csv``, ``fit.png``, ``fom.png``) are written
-    beside it.
+    beside it. ``progress`` is called after every generation; setting ``stop_event`` ends
+    the fit after its generation with the best values so far (``complete`` False). A loaded
+    model is fitted as it is in memory and is left holding the fitted values. Raises the
+    :class:`~metagenx.errors.MetagenxError` the fit ended with.
     """
-    model = path if isinstance(path, GenxModel) else GenxModel.load(path)
-    chosen = (settings or FitSettings()).replace(**setting_values)
-    result = fit_and_polish(model, chosen, progress=progress, stop_event=stop_event)
-    if out is not None:
-        from metagenx.outputs import write_outputs
+    from metagenx.executors.inprocess import InProcessExecutor
 
-        write_outputs(model, result, Path(out))
+    chosen = (settings or FitSettings()).replace(**setting_values)
+    with tempfile.TemporaryDirectory(prefix="metagenx-fit-") as folder:
+        if isinstance(path, GenxModel):
+            model_file = path.save(Path(folder) / f"{path.path.stem}.hgx")
+        else:
+            model_file = Path(path)
+        result = fit_as_job(
+            model_file,
+            chosen,
+            InProcessExecutor(),
+            output=None if out is None else Path(out),
+            directory=Path(folder),
+            progress=progress,
+            stop=stop_event,
+        )
+    if isinstance(path, GenxModel):
+        path.set_fit_values([p.value for p in result.parameters])
+        result = dataclasses.replace(result, model_path=str(path.path))
     return result
+
+
+def fit_as_job(
+    model: Path,
+    settings: FitSettings,
+    executor: Executor,
+    *,
+    output: Path | None,
+    directory: Path,
+    progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+) -> FitResult:
+    """Fit ``model`` as a job of a temporary store through a controller on ``executor``.
+
+    The job's files go to ``output`` (a ``.hgx``/``.gx`` path; default: a folder under
+    ``directory``). A missing seed is drawn here, so the result records the one used. Raises
+    the error the fit ended with (e.g. :class:`~metagenx.errors.ModelScriptError`).
+    """
+    from metagenx.controller.embedded import run_job, temporary_store
+    from metagenx.engine.files import model_format
+    from metagenx.jobs import JobSpec
+    from metagenx.solve.job_settings import parse_job_settings
+    from metagenx.store import NewJob, StudyKind
+
+    model_format(model)  # a missing or foreign file is refused here, naming it
+    chosen = settings.to_dict()
+    if chosen.get("seed") is None:
+        chosen["seed"] = random.randrange(2**31)
+    spec = JobSpec(
+        label=model.name,
+        model_path=str(model.resolve()),
+        settings=parse_job_settings(chosen),
+        output=None if output is None else str(output.resolve()),
+    )
+    ended: list[FitResult] = []
+
+    def listen(event: Event) -> None:
+        if isinstance(event, ProgressEvent) and event.best_fom is not None and progress is not None:
+            progress(Progress(event.generation, event.best_fom, event.evaluations, event.elapsed))
+        elif isinstance(event, Finished):
+            ended.append(event.result)  # with its data curves, which the store leaves out
+
+    with temporary_store() as store:
+        outcome = run_job(
+            store,
+            NewJob.from_files(spec),
+            executor,
+            study="fit",
+            kind=StudyKind.FIT,
+            directory=directory,
+            listeners=[listen],
+            stop=stop,
+        )
+    if outcome.result is None:
+        message = outcome.error or f"the fit of {model.name} ended {outcome.state} without a result"
+        raise error_named(outcome.error_kind or "", message)
+    stored = FitResult.from_dict(outcome.result)
+    return dataclasses.replace(ended[-1], model_path=stored.model_path) if ended else stored

@@ -7,6 +7,8 @@ traceback: what is wrong, and where possible what to do about it. The CLI prints
 
 from __future__ import annotations
 
+import re
+
 
 class MetagenxError(Exception):
     """Base of every error metagenx raises on purpose."""
@@ -20,13 +22,19 @@ class MetagenxError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @classmethod
+    def from_report(cls, message: str) -> MetagenxError:
+        """The error a job's report names, rebuilt from its message alone (only the message
+        crosses from the fit's process)."""
+        return cls(message)
+
 
 def error_named(kind: str, message: str) -> MetagenxError:
     """The metagenx error of class ``kind`` (as a runner or a job reports it) with ``message``;
     a plain :class:`MetagenxError` for any other name (the name is never trusted further)."""
     found = globals().get(kind)
     if isinstance(found, type) and issubclass(found, MetagenxError):
-        return found(message)
+        return found.from_report(message)
     return MetagenxError(message)
 
 
@@ -46,6 +54,15 @@ class ModelScriptError(MetagenxError):
     def __init__(self, message: str, line: int | None = None) -> None:
         super().__init__(message)
         self.line = line
+
+    @classmethod
+    def from_report(cls, message: str) -> ModelScriptError:
+        """As reported, with the script line the message names (``… (script line 28: …)``)."""
+        found = SCRIPT_LINE.search(message)
+        return cls(message, int(found.group(1)) if found else None)
+
+
+SCRIPT_LINE = re.compile(r"\(script line (\d+)\b")
 
 
 class ModelContentError(MetagenxError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import threading
 import time
 from collections.abc import Iterator
@@ -23,9 +22,7 @@ from metagenx.cli.tables import parameter_table
 from metagenx.engine.fit import Progress, ProgressCallback
 from metagenx.engine.result import FitResult
 from metagenx.engine.settings import FitSettings
-from metagenx.errors import OutputError, error_named
-from metagenx.events import Event
-from metagenx.events import Progress as ProgressEvent
+from metagenx.errors import OutputError
 from metagenx.outputs.collect import collect, fit_outputs
 
 
@@ -77,43 +74,18 @@ def fit_here(
     """Fit ``model`` as a job on a controller with one local fit process, its files at ``target``.
 
     Raises the error the fit ended with (e.g. :class:`ModelScriptError` for a failing script)."""
-    from metagenx.controller.embedded import run_job, temporary_store
-    from metagenx.engine.files import model_format
+    from metagenx.api import fit_as_job
     from metagenx.executors import LocalExecutor
-    from metagenx.jobs import JobSpec
-    from metagenx.solve.job_settings import parse_job_settings
-    from metagenx.store import NewJob, StudyKind
 
-    model_format(model)  # a missing or foreign file is refused here, naming it
-    chosen = settings.to_dict()
-    if chosen.get("seed") is None:
-        chosen["seed"] = random.randrange(2**31)
-    spec = JobSpec(
-        label=model.name,
-        model_path=str(model.resolve()),
-        settings=parse_job_settings(chosen),
-        output=str(target.resolve()),
+    return fit_as_job(
+        model,
+        settings,
+        LocalExecutor(workers=1),
+        output=target,
+        directory=target.parent,
+        progress=report,
+        stop=stop,
     )
-
-    def listen(event: Event) -> None:
-        if isinstance(event, ProgressEvent) and event.best_fom is not None:
-            report(Progress(event.generation, event.best_fom, event.evaluations, event.elapsed))
-
-    with temporary_store() as store:
-        outcome = run_job(
-            store,
-            NewJob.from_files(spec),
-            LocalExecutor(workers=1),
-            study="fit",
-            kind=StudyKind.FIT,
-            directory=target.parent,
-            listeners=[listen],
-            stop=stop,
-        )
-    if outcome.result is None:
-        message = outcome.error or f"the fit of {model.name} ended {outcome.state} without a result"
-        raise error_named(outcome.error_kind or "", message)
-    return FitResult.from_dict(outcome.result)
 
 
 def show_summary(console: Console, result: FitResult) -> None:

@@ -1,10 +1,11 @@
-"""The ``in-process`` executor: fits on threads of this process, for tests of scheduling logic.
+"""The ``in-process`` executor: fits on threads of this process.
 
 It runs the same task code as a runner child (:func:`metagenx.runner.child.run_task`) and keeps
 the executor's promises (events in order, exactly one terminal event per task, ``in_flight``
 exact when it arrives), without a process per fit: no start-up of a fresh Python and GenX,
-and no isolation whatever. Use it for the controller's own tests and for your own files; the
-model's script runs in this process, on a thread.
+and no isolation whatever. It serves the Python API (:func:`metagenx.fit`, your own files in
+your own process) and the controller's logic tests; the model's script runs in this process,
+on a thread. Progress is reported every generation (nothing crosses a pipe).
 
 A thread cannot be killed: :meth:`InProcessExecutor.kill` asks the fit to stop and reports
 the task ``crashed`` ("killed") when its thread ends, whatever the fit handed back.
@@ -103,7 +104,7 @@ class InProcessExecutor(CountingExecutor):
                 self.end(task.job_id, Dropped(task.job_id, "not started"))
                 continue
             sender = TaskSender(self.emit)
-            run_task(task, sender, stop)
+            run_task(task, sender, stop, progress_interval=0.0)
             with self.lock:
                 killed = task.job_id in self.killed
             if killed or sender.end is None:

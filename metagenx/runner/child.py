@@ -59,8 +59,12 @@ class Sender(Protocol):
     def send(self, message: RunnerMessage) -> None: ...
 
 
-def run_task(task: FitTask, channel: Sender, stop: threading.Event) -> None:
-    """Run one fit and send ``started``, ``progress``… and one ``result`` or ``error``."""
+def run_task(
+    task: FitTask, channel: Sender, stop: threading.Event, *, progress_interval: float = PROGRESS_INTERVAL
+) -> None:
+    """Run one fit and send ``started``, ``progress``… and one ``result`` or ``error``.
+
+    Progress is sent at most every ``progress_interval`` seconds (0: every generation)."""
     from metagenx.engine.fit import Progress as FitProgress
     from metagenx.engine.model import GenxModel
     from metagenx.engine.settings import FitSettings
@@ -73,7 +77,7 @@ def run_task(task: FitTask, channel: Sender, stop: threading.Event) -> None:
 
     def progress(p: FitProgress) -> None:
         now = time.monotonic()
-        if now - last[0] < PROGRESS_INTERVAL and p.generation > 0:
+        if now - last[0] < progress_interval and p.generation > 0:
             return
         last[0] = now
         best = p.best_fom if math.isfinite(p.best_fom) else None
