@@ -97,7 +97,7 @@ class TuneCoordinator(Coordinator):
             settings,
             storage=open_tune_storage(job.store),
             out=out,
-            dispatch=job.share,
+            share=job.share,
             stop=self.stop_event,
             on_run=lambda line: job.emit(Log(self.job_id, line)),
             abandon=self.abandoned,

@@ -65,7 +65,7 @@ class Solver:
         self,
         model: Model,
         settings: SolveSettings,
-        dispatch: ExecutorShare,
+        share: ExecutorShare,
         progress: Callable[[SolveProgress], None] | None,
         stop_event: threading.Event | None,
         abandon: threading.Event | None = None,
@@ -73,11 +73,11 @@ class Solver:
     ) -> None:
         self.model = model
         self.settings = settings
-        self.dispatch = dispatch
+        self.share = share
         self.progress = progress
         self.stop_event = stop_event or threading.Event()
         self.inbox: Inbox = queue.Queue()
-        self.slots = min(settings.slots or dispatch.capacity, settings.max_starts)
+        self.slots = min(settings.slots or share.capacity, settings.max_starts)
         self.base_seed = settings.fit.seed if settings.fit.seed is not None else int(time.time_ns() % 2**31)
         self.race = Race(self.rule(settings.fit.population or 50))
         self.needed = starts_needed(settings.target_reliability, settings.share)
@@ -126,13 +126,13 @@ class Solver:
         start_id = self.launched
         self.launched += 1
         seed = (self.base_seed + start_id) % 2**32
-        job_id = self.dispatch.new_job_id(self.inbox)
+        job_id = self.share.new_job_id(self.inbox)
         settings = {**self.settings.fit.to_dict(), "seed": seed}
         scatter = is_scatter(start_id, self.settings.scatter)
         if scatter:
             settings.update(max_generations=self.settings.scatter_generations, polish=True)
         self.running[job_id] = Running(start_id, job_id, seed, self.elapsed(), scatter=scatter)
-        self.dispatch.submit(self.task(job_id, settings), self.group)
+        self.share.submit(self.task(job_id, settings), self.group)
 
     def task(
         self, job_id: int, settings: dict[str, Any], best: FitResult | None = None, output: str | None = None
@@ -172,14 +172,14 @@ class Solver:
                 if stopped is not None and stopped.stop_reason is None:
                     log.info("start %s: %s", decision.start_id, decision.reason)
                     stopped.stop_reason = f"stopped: {decision.reason}"
-                    self.dispatch.stop(stopped.job_id)
+                    self.share.stop(stopped.job_id)
         elif is_terminal(event):
             self.finish(run, event)
         self.report()
 
     def finish(self, run: Running, event: ExecutorEvent) -> None:
         del self.running[run.job_id]
-        self.dispatch.forget(run.job_id)
+        self.share.forget(run.job_id)
         if not isinstance(event, Finished):
             message = failure_text(event)
             if isinstance(event, Failed) and event.kind in FATAL_KINDS and not self.results:
@@ -239,7 +239,7 @@ class Solver:
         """Stop launching; ask every running start to stop (their best results still come back)."""
         self.ending = reason
         for run in self.running.values():
-            self.dispatch.stop(run.job_id)
+            self.share.stop(run.job_id)
 
     def report(self) -> None:
         if self.progress is not None:
@@ -278,9 +278,9 @@ class Solver:
             "max_evaluations": None,
             "polish": self.settings.fit.polish and not stopped,
         }
-        job_id = self.dispatch.new_job_id(self.inbox)
+        job_id = self.share.new_job_id(self.inbox)
         task = self.task(job_id, settings, best=best, output=None if out is None else str(out))
-        self.dispatch.submit(task, self.group)
+        self.share.submit(task, self.group)
         while True:
             try:
                 event = self.inbox.get(timeout=0.5)
@@ -290,7 +290,7 @@ class Solver:
                 continue
             if event.job_id == job_id and is_terminal(event):
                 break
-        self.dispatch.forget(job_id)
+        self.share.forget(job_id)
         if not isinstance(event, Finished):
             raise SolveError(f"the finishing step of the best fit failed: {failure_text(event)}")
         final = event.result
@@ -317,7 +317,7 @@ def failure_text(event: ExecutorEvent) -> str:
 
 
 def solve_on(
-    dispatch: ExecutorShare,
+    share: ExecutorShare,
     model: Model,
     settings: SolveSettings,
     *,
@@ -327,7 +327,7 @@ def solve_on(
     abandon: threading.Event | None = None,
     group: str | None = None,
 ) -> SolveResult:
-    """Solve ``model`` (its file, data and parameter changes) with the starts on ``dispatch``.
+    """Solve ``model`` (its file, data and parameter changes) with the starts on ``share``.
 
     With ``out`` (a ``.hgx``/``.gx`` path) the best fit is written there with result.json,
     parameters.csv, fit.png, fom.png, plus ``solve.json`` beside it. Raises
@@ -339,7 +339,7 @@ def solve_on(
     is the executor group of the starts (which warm runners they may share).
     """
     target = model
-    solver = Solver(target, settings, dispatch, progress, stop_event, abandon, group)
+    solver = Solver(target, settings, share, progress, stop_event, abandon, group)
     reason = solver.run()
     if solver.abandon.is_set():
         raise SolveAbandoned(f"the solve of {Path(target.path).name} was abandoned")

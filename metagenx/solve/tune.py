@@ -139,7 +139,7 @@ class Objective:
         self,
         models: Sequence[str],
         settings: TuneSettings,
-        dispatch: ExecutorShare,
+        share: ExecutorShare,
         stop: threading.Event,
         on_run: Callable[[str], None] | None = None,
         abandon: threading.Event | None = None,
@@ -147,12 +147,12 @@ class Objective:
     ) -> None:
         self.models = list(models)
         self.settings = settings
-        self.dispatch = dispatch
+        self.share = share
         self.stop = stop
         self.abandon = abandon
         self.group = group
         self.on_run = on_run
-        self.slots = max(1, dispatch.capacity // settings.parallel)
+        self.slots = max(1, share.capacity // settings.parallel)
         self.lock = threading.Lock()
 
     def __call__(self, trial: Any) -> float:
@@ -186,7 +186,7 @@ class Objective:
                 **racing,
             )
             result = solve_on(
-                self.dispatch,
+                self.share,
                 Model(model),
                 settings,
                 stop_event=self.stop,
@@ -234,7 +234,7 @@ def tune(
     *,
     storage: Any,
     out: str | Path,
-    dispatch: ExecutorShare,
+    share: ExecutorShare,
     stop: threading.Event | None = None,
     on_run: Callable[[str], None] | None = None,
     abandon: threading.Event | None = None,
@@ -243,7 +243,7 @@ def tune(
     """Run (or resume) a tune of ``models`` and write best.toml, trials.csv and plots into ``out``.
 
     ``storage`` is an Optuna storage (see :func:`metagenx.solve.tune_storage.open_tune_storage`).
-    Runs on ``dispatch`` (a tune job's share of its controller's executor; see
+    Runs on ``share`` (a tune job's share of its controller's executor; see
     :func:`metagenx.solve.local.tune` to run one on this machine). ``stop`` ends the
     tune after the running solves end; ``abandon`` ends it at once, writing nothing
     (:class:`~metagenx.solve.starts.SolveAbandoned`). ``group``: executor group of its fits.
@@ -267,7 +267,7 @@ def tune(
     study.sampler = optuna.samplers.TPESampler(seed=len(study.trials), n_startup_trials=8)
     study.set_user_attr("models", [Path(p).name for p in paths])
     stop = stop or threading.Event()
-    objective = Objective(paths, settings, dispatch, stop, on_run, abandon, group)
+    objective = Objective(paths, settings, share, stop, on_run, abandon, group)
     try:
         study.optimize(
             objective,
