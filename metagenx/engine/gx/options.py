@@ -13,7 +13,7 @@ from __future__ import annotations
 import configparser
 from typing import Any
 
-from metagenx.engine.gx.standins import DiffEvConfigStandIn, DiffEvStandIn
+from metagenx.engine.gx.standins import MUTATION_SCHEMES, DiffEvConfigStandIn, DiffEvStandIn, MethodReference
 
 GENX2_OPTIMIZER_ATTRIBUTES = {
     "km": "km",
@@ -68,6 +68,9 @@ def pickled_optimizer_values(optimizer: Any, generation: int) -> dict[str, Any]:
         value = optimizer.get(attribute)
         if isinstance(value, bool | int | float | str) and not (name == "parallel_processes" and value == 0):
             values[name] = value
+    trial = optimizer.get("create_trial")  # GenX 2 kept the chosen method itself
+    if isinstance(trial, MethodReference) and trial.name in MUTATION_SCHEMES:
+        values["create_trial"] = trial.name
     return values
 
 

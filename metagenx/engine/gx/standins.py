@@ -129,6 +129,56 @@ class GlobalReference:
         return f"<reference to {self.module}.{self.name}>"
 
 
+class MethodReference:
+    """A method of a pickled GenX object, as GenX 2 pickled it (``getattr(optimizer, "rand_1_bin")``).
+
+    Only names on :data:`REFERABLE_METHODS` become one; it holds the class and method names
+    and nothing else (not the object), cannot be called and accepts no state.
+    """
+
+    __slots__ = ("genx_class", "name")
+
+    def __init__(self, genx_class: str, name: str) -> None:
+        self.genx_class = genx_class
+        self.name = name
+
+    def __setstate__(self, state: Any) -> None:
+        raise pickle.UnpicklingError(f"{self.genx_class}.{self.name} cannot take pickled state")
+
+    def __repr__(self) -> str:
+        return f"<method {self.genx_class}.{self.name}>"
+
+
+MUTATION_SCHEMES = frozenset(
+    {"best_1_bin", "rand_1_bin", "best_either_or", "rand_either_or", "jade_best", "simplex_best_1_bin"}
+)
+"""The optimizer's trial-vector methods: GenX's ``create_trial`` choices."""
+
+REFERABLE_METHODS: dict[str, frozenset[str]] = {
+    "DiffEv": MUTATION_SCHEMES
+    | {
+        "standard_init_new_generation",
+        "simplex_init_new_generation",
+        "simplex_old_init_new_generation",
+        "jade_init_new_generation",
+        "standard_update_pop",
+        "jade_update_pop",
+        "calc_trial_fom",
+        "calc_trial_fom_parallel",
+        "text_output",
+        "plot_output",
+        "parameter_output",
+        "fitting_ended",
+        "autosave",
+    },
+    "DiffEvDefaultCallbacks": frozenset(
+        {"text_output", "plot_output", "parameter_output", "fitting_ended", "autosave"}
+    ),
+}
+"""Methods a GenX 2 optimizer pickle may refer to, by class: the mutation schemes, generation
+and population steps and callbacks GenX 2's ``DiffEv`` kept as attributes."""
+
+
 STANDIN_CLASSES: dict[str, type[Any]] = {
     "data.DataList": DataListStandIn,
     "data.DataSet": DataSetStandIn,

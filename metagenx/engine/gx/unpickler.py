@@ -13,7 +13,11 @@ the names a pickle asks for against an explicit allowlist:
   and their parts, with or without GenX 3's ``genx.`` prefix), replaced by the inert
   stand-ins of :mod:`metagenx.engine.gx.standins`,
 * names of functions that are only referred to, never called (``fom_funcs.log``,
-  GenX 2's callback defaults): read as :class:`~metagenx.engine.gx.standins.GlobalReference`.
+  GenX 2's callback defaults): read as :class:`~metagenx.engine.gx.standins.GlobalReference`,
+* ``getattr`` as GenX 2 pickled its optimizer's methods (``getattr(optimizer, "rand_1_bin")``):
+  only for a GenX stand-in (or its class) and a method name on
+  :data:`~metagenx.engine.gx.standins.REFERABLE_METHODS`, read as an inert
+  :class:`~metagenx.engine.gx.standins.MethodReference`; nothing is looked up.
 
 Anything else is refused with :class:`~metagenx.errors.UnsafeModelFileError` naming
 ``module.name``; it is never imported. After loading, every reachable object is
@@ -33,9 +37,11 @@ import numpy as np
 
 from metagenx.engine.gx.standins import (
     INERT_FUNCTIONS,
+    REFERABLE_METHODS,
     STANDIN_CLASSES,
     DumpDictStandIn,
     GlobalReference,
+    MethodReference,
     ParameterRowStandIn,
     StandIn,
 )
@@ -145,11 +151,24 @@ def safe_reconstructor(cls: Any, base: Any, state: Any) -> Any:
     raise Refused("copy_reg._reconstructor of an unexpected class refused")
 
 
+def safe_getattr(owner: Any, name: Any, *default: Any) -> MethodReference:
+    """``getattr`` as GenX 2 pickled a bound or unbound method: a reference to the method ``name``
+    of a GenX stand-in (or its class), when both are on the allowlist; nothing is looked up."""
+    kind = owner if isinstance(owner, type) else type(owner)
+    genx_class = kind.genx_class if issubclass(kind, StandIn) else kind.__name__
+    if default or not isinstance(name, str) or name not in REFERABLE_METHODS.get(genx_class, ()):
+        raise Refused(
+            f"getattr({genx_class}, {name!r}) refused: only the optimizer's own methods may be referred to"
+        )
+    return MethodReference(genx_class, name)
+
+
 PLAIN: dict[str, Any] = {
     "builtins.complex": complex,
     "builtins.set": set,
     "builtins.frozenset": frozenset,
     "builtins.object": object,
+    "builtins.getattr": safe_getattr,
     "datetime.datetime": datetime.datetime,
     "datetime.date": datetime.date,
     "datetime.time": datetime.time,
@@ -192,6 +211,7 @@ ALLOWED_TYPES: tuple[type, ...] = (
     datetime.tzinfo,
     StandIn,
     GlobalReference,
+    MethodReference,
 )
 
 
