@@ -48,13 +48,17 @@ def fit(
     ``error_bars``, ``polish``). With ``out``, the fitted model and the result files
     (``result.json``, ``parameters.csv``, ``fit.png``, ``fom.png``) are written
     beside it. ``progress`` is called after every generation; setting ``stop_event`` ends
-    the fit after its generation with the best values so far (``complete`` False). A loaded
+    the fit after its generation with the best values so far (``complete`` False). GenX's
+    numpy kernels are used unless ``METAGENX_KERNELS=numba`` (a fit process of its own, as
+    ``metagenx fit`` runs, times both and keeps the faster: :mod:`metagenx.engine.kernels`). A loaded
     model is fitted as it is in memory and is left holding the fitted values. Raises the
     :class:`~metagenx.errors.MetagenxError` the fit ended with.
     """
+    from metagenx.engine.kernels import follow_forced
     from metagenx.executors.inprocess import InProcessExecutor
 
     chosen = (settings or FitSettings()).replace(**setting_values)
+    follow_forced()  # this process's kernels: numpy unless METAGENX_KERNELS=numba
     with tempfile.TemporaryDirectory(prefix="metagenx-fit-") as folder:
         if isinstance(path, GenxModel):
             model_file = path.save(Path(folder) / f"{path.path.stem}.hgx")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from functools import cache
 from types import ModuleType
 
@@ -30,6 +31,10 @@ def genx() -> GenxModules:
     unpickling of ``.hgx`` values is guarded (:mod:`metagenx.engine.gx.hdf5_pickles`)."""
     pin_threads()
     os.environ.setdefault("MPLBACKEND", "Agg")
+    if not os.environ.get("NUMBA_CACHE_DIR"):  # before numba reads its configuration
+        from metagenx.engine.kernels import cache_dir
+
+        os.environ["NUMBA_CACHE_DIR"] = str(cache_dir())
     # GenX logs every generation at INFO level through the root logger.
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
     from genx import diffev, fom_funcs, model_control, version
@@ -40,6 +45,14 @@ def genx() -> GenxModules:
     from metagenx.engine.gx.hdf5_pickles import guard_genx
 
     guard_genx(h5_support)  # an .hgx file's pickled values are read through the allowlist
+    from metagenx.engine.libraryfixes import install
+
+    install()  # GenX libraries that no longer run with today's numpy as they are
+    import genx.models.lib as kernels_flag
+
+    # numpy kernels until a fit chooses (metagenx.engine.kernels), unless already imported with numba
+    if "genx.models.lib.paratt" not in sys.modules:
+        kernels_flag.USE_NUMBA = False
     return GenxModules(diffev, model_control, version, genx_config, genx_exceptions, fom_funcs)
 
 

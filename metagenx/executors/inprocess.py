@@ -104,7 +104,7 @@ class InProcessExecutor(CountingExecutor):
                 self.end(task.job_id, Dropped(task.job_id, "not started"))
                 continue
             sender = TaskSender(self.emit)
-            run_task(task, sender, stop, progress_interval=0.0)
+            run_task(task, sender, stop, progress_interval=0.0, choose_kernels=False)
             with self.lock:
                 killed = task.job_id in self.killed
             if killed or sender.end is None:

@@ -65,6 +65,9 @@ class LocalExecutor(CountingExecutor):
         self.aborting = threading.Event()
 
     def start(self, sink: EventSink) -> None:
+        from metagenx.engine.kernels import ensure_warm
+
+        ensure_warm()  # once per machine: no fit process compiles GenX's kernels on its own
         self.sink = sink
         for slot in self.slots:
             thread = threading.Thread(

@@ -60,12 +60,20 @@ class Sender(Protocol):
 
 
 def run_task(
-    task: FitTask, channel: Sender, stop: threading.Event, *, progress_interval: float = PROGRESS_INTERVAL
+    task: FitTask,
+    channel: Sender,
+    stop: threading.Event,
+    *,
+    progress_interval: float = PROGRESS_INTERVAL,
+    choose_kernels: bool = True,
 ) -> None:
     """Run one fit and send ``started``, ``progress``… and one ``result`` or ``error``.
 
-    Progress is sent at most every ``progress_interval`` seconds (0: every generation)."""
+    Progress is sent at most every ``progress_interval`` seconds (0: every generation). With
+    ``choose_kernels``, GenX's numba or numpy kernels are chosen for the model first
+    (:func:`metagenx.engine.kernels.choose`; only in a process running one fit at a time)."""
     from metagenx.engine.fit import Progress as FitProgress
+    from metagenx.engine.kernels import choose, kept
     from metagenx.engine.model import GenxModel
     from metagenx.engine.settings import FitSettings
     from metagenx.errors import MetagenxError
@@ -87,6 +95,8 @@ def run_task(
     try:
         model = GenxModel.load(task.model_path)
         prepare_model(model, task)
+        prepared = time.perf_counter()
+        kernels = choose(model) if choose_kernels else kept()
         loaded = time.perf_counter()
         settings = FitSettings.from_dict(task.settings)
         result = fit_and_polish(model, settings, progress=progress, stop_event=stop)
@@ -96,15 +106,18 @@ def run_task(
 
             write_outputs(model, result, Path(task.output))
         done = time.perf_counter()
-        # Seconds spent on: the model and its data, the fit, the output files, the whole task;
+        # Seconds spent on: the model and its data, choosing its kernels, the fit, the output files,
+        # the whole task;
         # kept in the result's ``extra`` (stored with it), with the notes of loading the model.
         timings = {
-            "load": loaded - started,
+            "load": prepared - started,
+            "kernels": loaded - prepared,
             "fit": fitted - loaded,
             "outputs": done - fitted,
             "task": done - started,
         }
-        extra = {**result.extra, "timings": timings} | ({"notes": list(model.notes)} if model.notes else {})
+        extra = {**result.extra, "timings": timings, "kernels": kernels.to_dict()}
+        extra |= {"notes": list(model.notes)} if model.notes else {}
         channel.send(Finished(task.job_id, replace(result, extra=extra)))
     except MetagenxError as exc:
         channel.send(failure(task, type(exc).__name__, str(exc)))

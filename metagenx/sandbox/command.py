@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metagenx.engine.kernels import KERNELS_VARIABLE, cache_dir
 from metagenx.engine.runtime import THREAD_VARIABLES
 from metagenx.errors import OutputError
 from metagenx.jobs import FitTask
@@ -34,6 +35,10 @@ SHM_SIZE = 64 * MiB
 """Size of the sandbox's private ``/dev/shm``: MPI (imported by GenX) sets up shared memory at start."""
 FONT_CACHE = "/run/metagenx/matplotlib"
 """Where the server's matplotlib font list appears in the sandbox (copied to ``$MPLCONFIGDIR``)."""
+KERNEL_CACHE = "/run/metagenx/numba"
+"""Where the server's compiled GenX kernels appear in the sandbox, read-only; the launcher copies
+them to the sandbox's own ``$NUMBA_CACHE_DIR``, so that no fit can change another's kernels."""
+SANDBOX_NUMBA_CACHE = "/tmp/numba-cache"
 
 
 @dataclass(frozen=True)
@@ -128,8 +133,11 @@ def environment() -> dict[str, str]:
         "MPLCONFIGDIR": "/tmp/matplotlib",
         "HWLOC_HIDE_ERRORS": "2",  # MPI's hwloc misses /sys; harmless for one process
         "UCX_LOG_LEVEL": "fatal",  # MPI's UCX misses network interfaces; there are none to find
+        "NUMBA_CACHE_DIR": SANDBOX_NUMBA_CACHE,
     }
     env.update(dict.fromkeys(THREAD_VARIABLES, "1"))
+    if os.environ.get(KERNELS_VARIABLE):  # the server's choice of GenX kernels, checked by the runner
+        env[KERNELS_VARIABLE] = os.environ[KERNELS_VARIABLE]
     return env
 
 
@@ -149,6 +157,12 @@ def font_cache_files() -> list[str]:
         return sorted(str(p) for p in Path(folder).glob("fontlist-v*.json"))
     except OSError:
         return []
+
+
+def kernel_cache() -> str | None:
+    """The server's folder of compiled GenX kernels, if it has one (see :mod:`metagenx.engine.kernels`)."""
+    folder = cache_dir()
+    return str(folder) if folder.is_dir() else None
 
 
 class Builder:
@@ -214,6 +228,8 @@ def bwrap_command(
     fonts = font_cache_files()
     binds = [(path, "--ro-bind", path) for path in python_paths()]
     binds += [(f"{FONT_CACHE}/{os.path.basename(path)}", "--ro-bind", path) for path in fonts]
+    kernels = kernel_cache()
+    binds += [(KERNEL_CACHE, "--ro-bind", kernels)] if kernels else []
     binds += [(path, "--bind", path) for path in [mounts.writable] if path]
     binds += [(path, "--ro-bind-try", path) for path in mounts.readonly]
     # Shallow before deep: a read-only model file inside the study directory stays read-only, and
@@ -230,6 +246,7 @@ def bwrap_command(
         "seccomp": policy.seccomp.value,
         "user_namespace": policy.user_namespace.value,
         "font_cache": FONT_CACHE if fonts else None,
+        "kernel_cache": [KERNEL_CACHE, SANDBOX_NUMBA_CACHE] if kernels else None,
         "check": check,
         "entry": entry,
     }

@@ -94,7 +94,9 @@ def test_random_kills_and_interrupts_leave_exactly_one_complete_result_per_job(
             _, err = process.communicate(timeout=30)
             took = time.monotonic() - sent
             assert took <= EXIT_AFTER_SIGINT, f"exited {took:.1f} s after Ctrl-C"
-            assert process.returncode in (0, 130), err
+            # -SIGINT: interrupted while Python was still importing the metagenx package, before
+            # any handler could exist (nothing had begun); the next run must recover all the same
+            assert process.returncode in (0, 130, -signal.SIGINT), err
             log.append(f"interrupted (exit in {took:.2f} s)")
             process = cli(*command, cwd=workdir)
         else:
