@@ -139,6 +139,8 @@ class Controller:
         were running are re-queued, uncharged."""
         self.pending: list[ExecutorEvent] = []
         """Events taken from the executor and not yet recorded (kept through a storage fault)."""
+        self.tasks: set[int] = set()
+        """Jobs whose task is with the executor or a coordinator (until its last event is recorded)."""
         self.requeued: list[Requeued] = []
         """Jobs the events being recorded queued again, told to the listeners once recorded."""
         self.fault: StorageFault | None = None
@@ -284,6 +286,7 @@ class Controller:
                 settings = dict(job.settings)
             if task.output is not None:
                 self.outputs[task.job_id] = Path(task.output)
+            self.tasks.add(task.job_id)
             if kind is JobKind.FIT:
                 self.executor.submit(task, group)
             else:
@@ -395,8 +398,14 @@ class Controller:
             self.fail_unrecorded(broken)
         return batch
 
+    def task_running(self, job_id: int) -> bool:
+        """Whether a task of ``job_id`` has not ended yet: a cancelled fit may still be handing in
+        its best result and writing its files (any thread may ask)."""
+        return job_id in self.tasks
+
     def forget(self, job_id: int) -> None:
         """Drop what the controller kept about a job whose task ended."""
+        self.tasks.discard(job_id)
         self.last_progress_write.pop(job_id, None)
         if self.coordinators.pop(job_id, None) is not None:
             self.router.forget_owner(job_id)

@@ -22,6 +22,7 @@ from metagenx.store import (
     Job,
     JobFilter,
     JobState,
+    JobStateError,
     Project,
     Study,
     find_project,
@@ -90,16 +91,21 @@ def cancel_and_wait(session: Session, service: Service, job: Job) -> Job:
         return job
     service.cancel(job.id)
     deadline = time.monotonic() + CANCEL_WAIT
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline:  # until cancelled and its fit has handed in its best result
         state = session.execute(select(Job.state).where(Job.id == job.id)).scalar_one()
-        if JobState(state).finished:
+        if JobState(state).finished and not service.controller.task_running(job.id):
             break
         time.sleep(POLL)
     return session.get_one(Job, job.id, populate_existing=True)
 
 
 def delete_job(session: Session, service: Service, job: Job) -> None:
-    """Delete a finished ``job`` with its events and output files (and its single-fit study)."""
+    """Delete a finished ``job`` with its events and output files (and its single-fit study); not
+    while its fit is still ending (it would write into the folder being removed)."""
+    if job.state.finished and service.alive and service.controller.task_running(job.id):
+        raise JobStateError(
+            f"job {job.id} is still stopping (its fit is handing in its last result); try again in a moment"
+        )
     folder = delete_finished(session, job, within=service.settings.studies_dir)
     service.finished_jobs.forget(job.id)
     service.progress.pop(job.id, None)

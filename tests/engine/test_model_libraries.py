@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,11 @@ def genx_foms(paths: list[Path]) -> list[float]:
 def fitted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str, Any], float]]:
     """Per library: the result ``metagenx fit`` printed, and GenX's FOM of the file it wrote."""
     folder = tmp_path_factory.mktemp("libraries")
-    results: dict[str, dict[str, Any]] = {}
-    outputs: dict[str, Path] = {}
-    for library in LIBRARIES:
-        model = library_model(library, folder)
-        outputs[library] = folder / "fit" / f"{library}.hgx"
-        command = [sys.executable, "-m", "metagenx", "fit", str(model), *SHORT_FIT]
+    models = {library: library_model(library, folder) for library in LIBRARIES}
+    outputs = {library: folder / "fit" / f"{library}.hgx" for library in LIBRARIES}
+
+    def fit(library: str) -> dict[str, Any]:
+        command = [sys.executable, "-m", "metagenx", "fit", str(models[library]), *SHORT_FIT]
         done = subprocess.run(
             [*command, "--out", str(outputs[library]), "--json"],
             capture_output=True,
@@ -60,7 +60,10 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str
             timeout=600,
             check=False,
         )
-        results[library] = json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr}
+        return json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr}
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # one fit process per core
+        results = dict(zip(LIBRARIES, pool.map(fit, LIBRARIES), strict=True))
     # GenX mixes up the classes of sxrd and sxrd_mult once one process has loaded both: apart
     ok = [library for library in LIBRARIES if "error" not in results[library]]
     foms: dict[str, float] = {}

@@ -189,8 +189,9 @@ def test_the_python_api_writes_outputs(superadam: Path, tmp_path: Path) -> None:
     result = metagenx.fit(superadam, seed=1, max_generations=2, out=tmp_path / "api" / "fitted.hgx")
     assert sorted(p.name for p in (tmp_path / "api").iterdir()) == sorted(["fitted.hgx", *NAMES[1:]])
     written = FitResult.from_json((tmp_path / "api" / "result.json").read_text())
-    # the returned result adds how long the job's steps took, known only after the files
-    assert set(result.extra) == {"timings"}
+    # the returned result adds how long the job's steps took (known only after the files) and
+    # the kernels it ran on
+    assert set(result.extra) == {"timings", "kernels"}
     assert written == dataclasses.replace(result, extra={})
 
 
