@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from metagenx.cli.app import app
+from metagenx.cli.app import SERVER, app
+from metagenx.cli.console import make_console
 from metagenx.cli.options import with_fit_settings
 from metagenx.client import ClientError
 from metagenx.engine.settings import FitSettings
@@ -40,7 +41,7 @@ def connect(server: str | None, token: str | None) -> ApiClient:
     return ApiClient(ClientConfig.resolve(server, token))
 
 
-@app.command("submit")
+@app.command("submit", rich_help_panel=SERVER)
 @with_fit_settings
 def submit_command(
     models: Annotated[list[Path], typer.Argument(help="GenX model file(s), .hgx or .gx; one fit each.")],
@@ -67,7 +68,7 @@ def submit_command(
     Safe to repeat: fits already submitted are found again, not duplicated. With --solve, fit
     options set the starts' settings and a --settings file's [solve] table the racing.
     """
-    console = Console(stderr=True, highlight=False)
+    console = make_console(stderr=True, highlight=False)
     if (solve and study is not None) or (budget is not None and not solve):
         raise ClientError("--solve is for model files (not --study), and --budget needs --solve")
     for model in models:
@@ -121,7 +122,7 @@ def study_upload(
     return values, files
 
 
-@app.command("status")
+@app.command("status", rich_help_panel=SERVER)
 def status_command(
     job_id: Annotated[int | None, typer.Argument(help="A job to show (default: your latest jobs).")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Follow the job live to its end.")] = False,
@@ -131,7 +132,7 @@ def status_command(
     token: Token = None,
 ) -> None:
     """Show your latest jobs, or one job (with --follow: a live progress bar until it ends)."""
-    console = Console(highlight=False)
+    console = make_console(highlight=False)
     with connect(server, token) as client:
         if job_id is None:
             show_jobs(console, client, project, last)
@@ -201,7 +202,7 @@ def follow_job(console: Console, client: ApiClient, job_id: int) -> dict[str, An
     return client.job(job_id)
 
 
-@app.command("results")
+@app.command("results", rich_help_panel=SERVER)
 def results_command(
     job_id: Annotated[int, typer.Argument(help="The job.")],
     download: Annotated[
@@ -214,7 +215,7 @@ def results_command(
     from metagenx.cli.tables import parameter_table
     from metagenx.engine.result import FitResult
 
-    console = Console(highlight=False)
+    console = make_console(highlight=False)
     with connect(server, token) as client:
         job = client.job(job_id)
         if job["result"] is None:
@@ -234,7 +235,7 @@ def results_command(
                 console.print(f"downloaded {path}")
 
 
-@app.command("cancel")
+@app.command("cancel", rich_help_panel=SERVER)
 def cancel_command(
     job_id: Annotated[int, typer.Argument(help="The job to cancel.")],
     server: Server = None,

@@ -17,7 +17,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from metagenx.cli.app import app
+from metagenx.cli.app import SERVER, app
+from metagenx.cli.console import make_console
 from metagenx.executors.dask_batch import BatchRequest, job_script, start_batch_cluster
 from metagenx.executors.dask_local import LocalDaskCluster
 
@@ -25,7 +26,7 @@ cluster_app = typer.Typer(
     help="Start a Dask cluster for `--executor dask`: on this machine, or on Slurm/PBS.",
     no_args_is_help=True,
 )
-app.add_typer(cluster_app, name="cluster")
+app.add_typer(cluster_app, name="cluster", rich_help_panel=SERVER)
 
 SchedulerPort = Annotated[int, typer.Option("--scheduler-port", help="Scheduler port (0: any free port).")]
 Host = Annotated[
@@ -81,7 +82,7 @@ def local_command(
     dashboard: Dashboard = False,
 ) -> None:
     """Start a Dask scheduler and N one-thread worker processes here, print its address, run until Ctrl-C."""
-    console = Console(highlight=False)
+    console = make_console(highlight=False)
     count = workers or os.cpu_count() or 1
     with LocalDaskCluster(
         count, host=host, port=scheduler_port, dashboard=8787 if dashboard else None
@@ -126,7 +127,7 @@ def batch_command(
     if dry_run:
         typer.echo(job_script(system, request))
         return
-    console = Console(highlight=False)
+    console = make_console(highlight=False)
     cluster = start_batch_cluster(system, request, dashboard=8787 if dashboard else None)
     try:
         scale = (

@@ -1,16 +1,6 @@
 """Imports every command module so that each registers itself on :data:`metagenx.cli.app.app`."""
 
-from metagenx.cli import (  # noqa: F401
-    client,
-    cluster,
-    convert,
-    db,
-    examples,
-    fit,
-    info,
-    serve,
-    solve,
-    study,
-    tune,
-    watch,
-)
+# In the order ``metagenx --help`` lists them.
+from metagenx.cli import fit, solve, tune, info, convert, examples  # noqa: F401, I001
+from metagenx.cli import study, watch  # noqa: F401
+from metagenx.cli import serve, client, cluster, db  # noqa: F401

@@ -10,13 +10,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from metagenx.cli.app import app
+from metagenx.cli.app import FITTING, app
+from metagenx.cli.console import make_console
 from metagenx.engine.files import ModelFormat, check_writable
 from metagenx.engine.model import GenxModel
 from metagenx.errors import OutputError
 
 
-@app.command("convert")
+@app.command("convert", rich_help_panel=FITTING)
 def convert_command(
     source: Annotated[Path, typer.Argument(help="Model file to read (.gx from GenX 2 or 3, or .hgx).")],
     target: Annotated[Path, typer.Argument(help="File to write: .hgx (HDF5) or .gx (GenX 3 zip layout).")],
@@ -41,7 +42,7 @@ def convert_command(
     parameter grid and data equal the originals exactly. --check runs the model's
     script (to simulate): use it on files you trust, or pass --no-check.
     """
-    console = Console(highlight=False)
+    console = make_console(highlight=False)
     destination = check_target(source, target, force=force, replace_source=replace_source)
     model = GenxModel.load(source)
     for note in model.notes:

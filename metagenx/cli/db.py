@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from metagenx.cli.app import app
+from metagenx.cli.app import ADMIN, app
 from metagenx.cli.serve import Database, DataDir, settings_from
 
 db_app = typer.Typer(help="The job store: check it for damage, copy it safely while it is in use.")
-app.add_typer(db_app, name="db")
+app.add_typer(db_app, name="db", rich_help_panel=ADMIN)
 
 Where = Annotated[
     Path | None,

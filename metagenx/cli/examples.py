@@ -6,21 +6,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from metagenx.cli.app import app
+from metagenx.cli.app import FITTING, app
+from metagenx.cli.console import make_console
 from metagenx.examples import copy_example, list_examples
 
 
-@app.command("examples")
+@app.command("examples", rich_help_panel=FITTING)
 def examples_command(
     action: Annotated[str, typer.Argument(help="'list' the examples, or 'copy' one.")] = "list",
     name: Annotated[str | None, typer.Argument(help="Example to copy, e.g. X-ray_Reflectivity.hgx.")] = None,
     destination: Annotated[Path, typer.Argument(help="Folder (or file name) to copy it to.")] = Path("."),
 ) -> None:
     """List GenX's bundled example models, or copy one: `metagenx examples copy X-ray_Reflectivity.hgx .`"""
-    console = Console()
+    console = make_console()
     if action == "list":
         table = Table("example", "size", title="GenX example models")
         for path in list_examples():

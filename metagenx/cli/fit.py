@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.progress import Progress as RichProgress
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from metagenx.cli.app import app
+from metagenx.cli.app import FITTING, app
+from metagenx.cli.console import make_console
 from metagenx.cli.options import with_fit_settings
 from metagenx.cli.signals import STOP_FIT, stop_on_signals
 from metagenx.cli.tables import parameter_table
@@ -26,7 +27,7 @@ from metagenx.errors import OutputError
 from metagenx.outputs.collect import collect, fit_outputs
 
 
-@app.command("fit")
+@app.command("fit", rich_help_panel=FITTING)
 @with_fit_settings
 def fit_command(
     model: Annotated[Path, typer.Argument(help="GenX model file (.hgx or .gx, GenX 2 or 3).")],
@@ -46,7 +47,7 @@ def fit_command(
     the fit after the current generation and still writes the best result so far.
     The fit runs in a fit process of its own, unsandboxed: use it on your own files.
     """
-    console = Console(stderr=as_json)
+    console = make_console(stderr=as_json)
     target = out if out is not None else Path.cwd() / f"{model.stem}_fit" / f"{model.stem}.hgx"
     if target.suffix.lower() not in (".hgx", ".gx"):
         raise OutputError(f"--out {target} must end in .hgx or .gx")

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from metagenx.cli.app import app
+from metagenx.cli.app import FITTING, app
+from metagenx.cli.console import make_console
 from metagenx.engine.model import GenxModel
 
 
@@ -28,7 +28,7 @@ def describe(model: GenxModel) -> dict[str, Any]:
     }
 
 
-@app.command("info")
+@app.command("info", rich_help_panel=FITTING)
 def info_command(
     model: Annotated[Path, typer.Argument(help="GenX model file (.hgx or .gx, GenX 2 or 3).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
@@ -42,7 +42,7 @@ def info_command(
             description["script"] = loaded.script
         typer.echo(json.dumps(description, indent=2, default=str))
         return
-    console = Console()
+    console = make_console()
     console.print(f"[bold]{loaded.path.name}[/]  ({loaded.format.value}, FOM function {loaded.fom_name})")
     for note in loaded.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
-from metagenx.cli.app import app
+from metagenx.cli.app import ADMIN, SERVER, app
+from metagenx.cli.console import make_console
 
 if TYPE_CHECKING:
     from metagenx.server.settings import Settings
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 user_app = typer.Typer(help="Accounts of the HTTP server (same data directory as 'metagenx serve').")
 token_app = typer.Typer(help="Bearer tokens of the HTTP server's users.")
-app.add_typer(user_app, name="user")
-app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user", rich_help_panel=ADMIN)
+app.add_typer(token_app, name="token", rich_help_panel=ADMIN)
 
 DataDir = Annotated[
     Path | None,
@@ -61,7 +61,7 @@ LimitOutput = Annotated[
 ]
 
 
-@app.command("serve")
+@app.command("serve", rich_help_panel=SERVER)
 def serve_command(
     host: Annotated[str | None, typer.Option("--host", help="Address to listen on [127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option("--port", help="TCP port [default 8000].")] = None,
@@ -134,7 +134,7 @@ def serve_command(
         executor=executor,
         scheduler=scheduler,
     )
-    console = Console(stderr=True, highlight=False)
+    console = make_console(stderr=True, highlight=False)
     with open_accounts(settings.data_dir, settings.db) as store, store.session() as session:
         users = list_users(session)
         console.print(f"metagenx: data in {settings.data_dir.resolve()}, job store {store.url}")

@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from metagenx.cli.app import app
+from metagenx.cli.app import FITTING, app
+from metagenx.cli.console import make_console
 from metagenx.cli.options import with_fit_settings
 from metagenx.cli.signals import STOP_FIT, stop_on_signals
 from metagenx.cli.tables import parameter_table
@@ -24,7 +25,7 @@ from metagenx.solve.settings_file import SettingsFile
 from metagenx.solve.starts import SolveProgress
 
 
-@app.command("solve")
+@app.command("solve", rich_help_panel=FITTING)
 @with_fit_settings
 def solve_command(
     model: Annotated[Path, typer.Argument(help="GenX model file (.hgx or .gx, GenX 2 or 3).")],
@@ -60,7 +61,7 @@ def solve_command(
     Fit options set the starts' settings; the solve table of a --settings file sets racing.
     """
     del settings  # the starts' settings: solve's own defaults under the file and the given options
-    console = Console(stderr=as_json)
+    console = make_console(stderr=as_json)
     target = out if out is not None else Path.cwd() / f"{model.stem}_solve" / f"{model.stem}.hgx"
     if target.suffix.lower() not in (".hgx", ".gx"):
         raise OutputError(f"--out {target} must end in .hgx or .gx")

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from metagenx.cli.app import app
+from metagenx.cli.app import MANY_FITS, app
+from metagenx.cli.console import make_console
 from metagenx.cli.data_options import DataSet, Loader, OutDir, Sequential, dataset_key
 from metagenx.cli.executor_options import (
     ExecutorName,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # the store, plots and executors load only when a command run
     from metagenx.study.report import StudyResults
 
 study_app = typer.Typer(help="Run a study file (many starts, settings, parameters, data files); see results.")
-app.add_typer(study_app, name="study")
+app.add_typer(study_app, name="study", rich_help_panel=MANY_FITS)
 
 Database = Annotated[
     str | None,
@@ -45,7 +46,7 @@ def run_and_report(
     from metagenx.cli.study_display import StudyDisplay
     from metagenx.study.run import run_study
 
-    console = Console()
+    console = make_console()
     with stop_on_signals(console, RESUMABLE) as stop, StudyDisplay(console) as display:
         outcome = run_study(
             definition, directory, defaults=settings, executor=executor, db=db, listener=display, stop=stop
@@ -95,7 +96,7 @@ def study_run(
     run_and_report(definition, out_dir or Path.cwd() / definition.name, settings, chosen, db)
 
 
-@app.command("batch")
+@app.command("batch", rich_help_panel=MANY_FITS)
 @with_fit_settings
 def batch(
     model: Annotated[Path, typer.Argument(help="Template model file (.hgx or .gx).")],
@@ -143,7 +144,7 @@ def study_status(
     """Jobs of a study by state, and what each running fit is doing."""
     from metagenx.study.report import print_status
 
-    print_status(Console(), directory, db)
+    print_status(make_console(), directory, db)
 
 
 @study_app.command("results")
@@ -154,4 +155,4 @@ def study_results(
     """Write and show a study's results table, summary and plots (works on a copied folder too)."""
     from metagenx.study.report import results_from_folder
 
-    print_results(Console(), directory, results_from_folder(directory, db))
+    print_results(make_console(), directory, results_from_folder(directory, db))

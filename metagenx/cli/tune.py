@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from metagenx.cli.app import app
+from metagenx.cli.app import FITTING, app
+from metagenx.cli.console import make_console
 from metagenx.cli.options import with_fit_settings
 from metagenx.cli.signals import STOP_TUNE, stop_on_signals
 from metagenx.engine.settings import FitSettings
@@ -20,7 +20,7 @@ from metagenx.solve.tune import TuneSettings, study_name_for
 TUNED = ("km", "kr", "population", "strategy", "tolerance", "window", "polish")
 
 
-@app.command("tune")
+@app.command("tune", rich_help_panel=FITTING)
 @with_fit_settings
 def tune_command(
     models: Annotated[list[Path], typer.Argument(help="Model files of the class to tune for.")],
@@ -66,7 +66,7 @@ def tune_command(
     from metagenx.solve.local import tune
     from metagenx.store import open_store
 
-    console = Console()
+    console = make_console()
     fixed = {k: v for k, v in given_settings.fit.items() if k not in TUNED and k != "seed"}
     chosen = TuneSettings(
         trials=trials,

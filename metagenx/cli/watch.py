@@ -20,8 +20,9 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from metagenx.cli.app import app
+from metagenx.cli.app import MANY_FITS, app
 from metagenx.cli.client import Project, Server, Token, connect
+from metagenx.cli.console import make_console
 from metagenx.cli.data_options import DataSet, Loader, OutDir, Sequential, dataset_key
 from metagenx.cli.executor_options import Workers
 from metagenx.cli.options import with_fit_settings
@@ -111,7 +112,7 @@ def series_table(store: Store, study_id: int, columns: int = 3) -> Table:
     return rows_table(rows, columns=columns)
 
 
-@app.command("watch")
+@app.command("watch", rich_help_panel=MANY_FITS)
 @with_fit_settings
 def watch_command(
     model: Annotated[Path, typer.Argument(help="Template model file (.hgx or .gx).")],
@@ -185,7 +186,7 @@ def watch_here(config: WatchConfig, out_dir: Path, workers: int | None, db: str 
     from metagenx.watch.session import WatchSession
 
     session = WatchSession(config, out_dir, workers=workers, db=db)
-    console = Console()
+    console = make_console()
     console.print(f"watching {config.folder} for {config.pattern}; results in {out_dir}; Ctrl-C stops")
     with stop_on_signals(console, RESUMABLE) as stop:
         show_live(
@@ -202,7 +203,7 @@ def watch_on_server(
     """Push complete files to a watch on the server and show its series live."""
     from metagenx.watch.remote import RemoteWatch
 
-    console = Console()
+    console = make_console()
     with connect(server, token) as client:
         remote = RemoteWatch(config, client, project)
         watch_id = remote.open()

@@ -136,7 +136,7 @@ def ensure_warm() -> float | None:
             return None
     except SettingsError:
         return None  # the fits report it
-    log.warning("compiling GenX's numba kernels for this machine, once (about a minute): %s", cache_dir())
+    log.warning("compiling GenX's numba kernels for this machine, once (about 30 s): %s", cache_dir())
     started = time.perf_counter()
     try:
         done = subprocess.run(
@@ -153,7 +153,9 @@ def ensure_warm() -> float | None:
         reason = (done.stderr.strip().splitlines() or ["no message"])[-1]
         log.warning("compiling GenX's kernels failed (%s); each fit compiles what it needs", reason)
         return None
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    log.warning("compiled GenX's numba kernels in %.0f s; fits load them from the cache from now on", seconds)
+    return seconds
 
 
 def active() -> Kernels:

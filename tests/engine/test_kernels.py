@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from metagenx.engine.kernels import WARM_MARKER
 from metagenx.engine.runtime import examples_dir
 
 EXAMPLES = sorted(Path(examples_dir()).glob("*.hgx"))
@@ -114,3 +116,22 @@ def test_a_forced_choice_is_used_and_a_wrong_one_is_named(
     )
     assert wrong.returncode != 0
     assert "METAGENX_KERNELS='fastest' is not understood" in wrong.stderr
+
+
+def test_the_first_fit_on_a_machine_says_that_it_compiles_the_kernels_once(
+    kernel_cache: Path, xray: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "numba"  # compiled kernels, but not yet marked as complete: a cold cache
+    shutil.copytree(kernel_cache, cache, ignore=shutil.ignore_patterns(WARM_MARKER, "choices"))
+    command = [sys.executable, "-m", "metagenx", "fit", str(xray), "--max-generations", "1"]
+    runs = [
+        subprocess.run(
+            command, capture_output=True, text=True, env=kernel_env(cache, "auto"), cwd=tmp_path, timeout=600
+        )
+        for _ in range(2)
+    ]
+    assert all(run.returncode == 0 for run in runs), runs[-1].stderr
+    assert "compiling GenX's numba kernels for this machine, once" in runs[0].stderr
+    assert "compiled GenX's numba kernels in" in runs[0].stderr
+    assert (cache / WARM_MARKER).is_file()
+    assert "compiling" not in runs[1].stderr, "only the first fit compiles"
