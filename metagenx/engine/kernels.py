@@ -52,6 +52,13 @@ WARM_TIMEOUT = 900.0
 
 log = logging.getLogger(__name__)
 
+LIB_PACKAGES = ("genx.models.lib", "models.lib")
+"""GenX's model library package under both names it is imported by (each holds the flag)."""
+PARATT_NAMES = ("genx.models.lib.paratt", "models.lib.paratt")
+
+_flag: bool | None = None
+"""GenX's flag as this process set it (None: not set yet)."""
+
 _chosen: dict[str, Kernels] = {}
 """This process's choices by model (see :func:`model_key`): a model is timed once per process."""
 
@@ -159,25 +166,52 @@ def ensure_warm() -> float | None:
 
 
 def active() -> Kernels:
-    """The kernels GenX's model libraries are using in this process now."""
+    """The kernels GenX's model libraries are using in this process now: those of its loaded
+    reflectivity module (under either name GenX imports it by), else those it would load."""
     from metagenx.engine.runtime import genx
 
     genx()  # sets GenX's flag to numpy, unless its kernels were imported before
+    loaded = [sys.modules[name] for name in PARATT_NAMES if sys.modules.get(name) is not None]
+    if loaded:
+        return "numba" if all(uses_numba(module) for module in loaded) else "numpy"
     import genx.models.lib as lib
 
     return "numba" if lib.USE_NUMBA else "numpy"
 
 
-def switch(kernels: Kernels) -> None:
-    """Make GenX's model libraries use ``kernels`` (reloading them); recompile models after it."""
-    import genx.models.lib as lib
+def uses_numba(paratt: ModuleType) -> bool:
+    """Whether GenX's reflectivity module ``paratt`` holds numba's kernels."""
+    return str(getattr(getattr(paratt, "ReflQ", None), "__module__", "")).endswith("_numba")
 
-    if active() == kernels:  # the loaded kernel modules (if any) were imported with this flag
-        return
-    lib.USE_NUMBA = kernels == "numba"
-    for name in KERNEL_MODULES:
-        if name in sys.modules:
-            importlib.reload(sys.modules[name])
+
+def set_flag(numba: bool) -> None:
+    """Set GenX's flag, in every copy of its model library package, and for copies imported later
+    (a script's ``import models.lib…`` runs the package again, which would set it back)."""
+    global _flag
+    _flag = numba
+    for name in LIB_PACKAGES:
+        package = sys.modules.get(name)
+        if package is not None:
+            package.USE_NUMBA = numba  # type: ignore[attr-defined]
+
+
+def apply_flag(package: ModuleType) -> None:
+    """Give a freshly imported copy of GenX's library package this process's flag (if set)."""
+    if _flag is not None:
+        package.USE_NUMBA = _flag  # type: ignore[attr-defined]
+
+
+def switch(kernels: Kernels) -> bool:
+    """Make GenX's model libraries use ``kernels`` (reloading them); True if that changed them
+    (compiled models must then be compiled again)."""
+    changed = active() != kernels
+    set_flag(kernels == "numba")
+    if not changed:
+        return False
+    for name in (*KERNEL_MODULES, *(n.replace("genx.", "", 1) for n in KERNEL_MODULES)):
+        module = sys.modules.get(name)
+        if module is not None:
+            reload(module)
     libraries = {
         id(module): module
         for name, module in list(sys.modules.items())
@@ -187,6 +221,7 @@ def switch(kernels: Kernels) -> None:
     }
     for module in libraries.values():
         reload(module)
+    return True
 
 
 def reload(module: ModuleType) -> None:
@@ -224,37 +259,37 @@ def time_evaluations(model: GenxModel, kernels: Kernels) -> tuple[float, float]:
 
 def choose(model: GenxModel) -> KernelChoice:
     """Put GenX on the kernels this fit of ``model`` runs with (see the module doc); the model is
-    recompiled. Raises what the model's script raises (as :meth:`GenxModel.simulate`)."""
+    recompiled when they changed. Raises what the model's script raises (as :meth:`GenxModel.simulate`)."""
     want = wanted()
     if want == "numpy":
-        switch("numpy")
-        model.compile()
+        use(model, "numpy")
         return KernelChoice("numpy", "forced")
     missing = numba_missing()
     if missing is not None:
-        switch("numpy")
-        model.compile()
+        use(model, "numpy")
         return KernelChoice("numpy", f"numba missing: {missing}")
     if want == "numba":
-        switch("numba")
-        model.compile()
+        use(model, "numba")
         return KernelChoice("numba", "forced")
     key = model_key(model)
     known = _chosen.get(key) or remembered(key)
     if known is not None:
         _chosen[key] = known
-        switch(known)
-        model.compile()
+        use(model, known)
         return KernelChoice(known, "remembered")
     start, numba_time = time_evaluations(model, "numba")
     _, numpy_time = time_evaluations(model, "numpy")
     faster: Kernels = "numba" if numba_time < numpy_time else "numpy"
     _chosen[key] = faster
     remember(key, faster)
-    if faster == "numba":
-        switch("numba")
-    model.compile()
+    use(model, faster)
     return KernelChoice(faster, "timed", 1000 * numba_time, 1000 * numpy_time, start)
+
+
+def use(model: GenxModel, kernels: Kernels) -> None:
+    """Switch to ``kernels``, recompiling ``model`` if that changed GenX's libraries."""
+    if switch(kernels):
+        model.compile()
 
 
 def choice_file(key: str) -> Path:

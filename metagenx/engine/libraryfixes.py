@@ -1,10 +1,14 @@
-"""Repairs of GenX's own model libraries where they no longer run with today's numpy.
+"""Repairs of GenX's own model libraries where they no longer run as they are.
 
 GenX 3.8's ``sxrd_mult`` calls ``np.int``, an alias of ``int`` that numpy 1.24 removed, so
 every model on that library failed. When that library is imported (under either name GenX
 imports it by, ``genx.models.sxrd_mult`` or a script's ``models.sxrd_mult``) it is given a
 view of numpy that still answers the removed aliases with the builtins they always meant;
 numpy itself is not changed, and nothing else sees the aliases.
+
+GenX's ``models.lib`` package sets its numba flag to on each time it runs, which a script's
+``from models.lib… import …`` does once more under that name; the package is given this
+process's choice of kernels again when it runs (:mod:`metagenx.engine.kernels`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ REMOVED_ALIASES: dict[str, type] = {
 
 NEEDS_ALIASES = frozenset({"genx.models.sxrd_mult", "models.sxrd_mult"})
 """GenX model libraries (under both names) that use the removed aliases."""
+LIB_PACKAGES = frozenset({"genx.models.lib", "models.lib"})
+"""GenX's model library package, whose kernel flag is set again when it runs
+(:func:`metagenx.engine.kernels.apply_flag`)."""
 
 
 class NumpyWithAliases(ModuleType):
@@ -54,7 +61,12 @@ class MendingLoader(importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         self.loader.exec_module(module)
-        module.np = NUMPY_WITH_ALIASES  # type: ignore[attr-defined]
+        if module.__name__ in LIB_PACKAGES or module.__spec__.name in LIB_PACKAGES:  # type: ignore[union-attr]
+            from metagenx.engine.kernels import apply_flag
+
+            apply_flag(module)  # GenX's package sets its kernel flag back to numba when it runs
+        else:
+            module.np = NUMPY_WITH_ALIASES  # type: ignore[attr-defined]
 
 
 class MendingFinder(importlib.abc.MetaPathFinder):
@@ -63,7 +75,7 @@ class MendingFinder(importlib.abc.MetaPathFinder):
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in NEEDS_ALIASES:
+        if fullname not in NEEDS_ALIASES | LIB_PACKAGES:
             return None
         for finder in sys.meta_path:  # the finder that would find it (GenX maps ``models.*``)
             find = getattr(finder, "find_spec", None)

@@ -48,11 +48,11 @@ def genx() -> GenxModules:
     from metagenx.engine.libraryfixes import install
 
     install()  # GenX libraries that no longer run with today's numpy as they are
-    import genx.models.lib as kernels_flag
+    from metagenx.engine.kernels import set_flag
 
     # numpy kernels until a fit chooses (metagenx.engine.kernels), unless already imported with numba
     if "genx.models.lib.paratt" not in sys.modules:
-        kernels_flag.USE_NUMBA = False
+        set_flag(False)
     return GenxModules(diffev, model_control, version, genx_config, genx_exceptions, fom_funcs)
 
 

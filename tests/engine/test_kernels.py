@@ -24,13 +24,17 @@ SAME_VALUES = """
 import json, sys
 from metagenx.engine.kernels import switch
 from metagenx.engine.model import GenxModel
-out = {}
-for path in sys.argv[1:]:
-    model = GenxModel.load(path)
-    switch("numpy"); model.compile(); numpy_fom = model.simulate()
-    switch("numba"); model.compile(); numba_fom = model.simulate()
-    out[path] = [numpy_fom, numba_fom]
-print(json.dumps(out))
+models = {path: GenxModel.load(path) for path in sys.argv[1:]}
+foms = {path: [] for path in models}
+kernel_modules = []
+for kernels in ("numpy", "numba"):
+    switch(kernels)
+    import genx.models.lib.paratt as paratt
+    kernel_modules.append(paratt.ReflQ.__module__)
+    for path, model in models.items():
+        model.compile()
+        foms[path].append(model.simulate())
+print(json.dumps({"foms": foms, "kernel_modules": kernel_modules}))
 """
 
 
@@ -73,7 +77,9 @@ def test_numba_and_numpy_kernels_give_the_same_fom_on_every_bundled_example(kern
         timeout=600,
         check=True,
     )
-    foms = json.loads(done.stdout)
+    values = json.loads(done.stdout)
+    assert values["kernel_modules"] == ["genx.models.lib.paratt", "genx.models.lib.paratt_numba"]
+    foms = values["foms"]
     assert len(foms) == len(EXAMPLES) >= 10
     for path, (numpy_fom, numba_fom) in foms.items():
         assert abs(numba_fom - numpy_fom) <= 1e-10 * abs(numpy_fom), Path(path).name
