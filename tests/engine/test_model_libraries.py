@@ -48,7 +48,8 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str
     """Per library: the result ``metagenx fit`` printed, and GenX's FOM of the file it wrote."""
     folder = tmp_path_factory.mktemp("libraries")
     models = {library: library_model(library, folder) for library in LIBRARIES}
-    outputs = {library: folder / "fit" / f"{library}.hgx" for library in LIBRARIES}
+    # a folder each: a fit writes result.json, parameters.csv… beside its model, under fixed names
+    outputs = {library: folder / "fit" / library / f"{library}.hgx" for library in LIBRARIES}
 
     def fit(library: str) -> dict[str, Any]:
         command = [sys.executable, "-m", "metagenx", "fit", str(models[library]), *SHORT_FIT]
