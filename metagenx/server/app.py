@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from metagenx.server import errors
+from metagenx.server import docs, errors
 from metagenx.server.guards import SecurityHeaders, TokenBeforeBody
 from metagenx.server.routes import events, health, jobs, projects, studies, tunes, watches
 from metagenx.server.service import Service
@@ -45,13 +45,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await run_in_threadpool(service.stop)
 
-    app = FastAPI(title="metagenx", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="metagenx",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     api = APIRouter(prefix=API_PREFIX)
     for module in (jobs, studies, tunes, projects, events, watches):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(web_router)
+    docs.install(app)
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
     app.add_middleware(TokenBeforeBody)  # added last, so it runs first: no body read without a token

@@ -32,8 +32,21 @@ CSP = "; ".join(
     )
 )
 """The dashboard's Content-Security-Policy: scripts only from its own files, never inline."""
-DOCS_PATHS = ("/docs", "/redoc")
-"""FastAPI's API documentation pages carry an inline start-up script: they get no script rule."""
+DOCS_PATHS = ("/docs",)
+DOCS_CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+"""The API documentation page's policy: their files from this server only (:mod:`metagenx.server.docs`);
+FastAPI's page carries an inline start-up script, so inline script is allowed there, and nowhere else."""
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -90,7 +103,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         docs = str(scope["path"]).startswith(DOCS_PATHS)
-        policy = "frame-ancestors 'none'; object-src 'none'; base-uri 'none'" if docs else CSP
+        policy = DOCS_CSP if docs else CSP
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
