@@ -63,6 +63,40 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class CurrentValue:
+    """One fitted parameter's value in the current best solution."""
+
+    name: str
+    value: float
+
+
+@dataclass(frozen=True)
+class CurrentCurve:
+    """One data set: measured points and the current best solution's simulation (x in the data's own
+    unit, e.g. Å⁻¹ or °). None stands for a point that is not a finite number."""
+
+    name: str
+    use: bool
+    x: list[float | None]
+    y: list[float | None]
+    error: list[float | None]
+    simulated: list[float | None]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A running fit's current best solution after ``generation``: the fitted parameters' values and
+    the simulation they give, against the data (sent every few seconds, not every generation)."""
+
+    job_id: int
+    generation: int
+    best_fom: float | None
+    parameters: list[CurrentValue]
+    datasets: list[CurrentCurve]
+    type: Literal["snapshot"] = field(default="snapshot", repr=False)
+
+
+@dataclass(frozen=True)
 class Finished:
     """The task ended with a fit. ``stop_reason`` overrides the result's own (a solve's reason)."""
 
@@ -157,13 +191,13 @@ class Requeued:
     type: Literal["requeued"] = field(default="requeued", repr=False)
 
 
-RunnerMessage = Ready | Started | Progress | Finished | Failed
+RunnerMessage = Ready | Started | Progress | Snapshot | Finished | Failed
 """Everything a runner child may send."""
 
 TaskEnd = Finished | Failed | Crashed | Dropped | Violation | TuneFinished
 """The one event that ends each submitted task."""
 
-ExecutorEvent = Started | Progress | Log | TaskEnd
+ExecutorEvent = Started | Progress | Snapshot | Log | TaskEnd
 """What an executor (or a coordinator on the controller's executor) reports about a task."""
 
 Event = ExecutorEvent | Claimed | Cancelled | Requeued

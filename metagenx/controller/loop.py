@@ -40,6 +40,7 @@ from metagenx.events import (
     Log,
     Progress,
     Requeued,
+    Snapshot,
     Started,
     TuneFinished,
     Violation,
@@ -346,10 +347,10 @@ class Controller:
         for item in waiting:
             if isinstance(item, Wake) or self.route(item):
                 continue
-            if self.fault is not None and isinstance(item, Progress):
-                # while nothing can be written, only each job's latest progress is worth keeping
+            if self.fault is not None and isinstance(item, Progress | Snapshot):
+                # while nothing can be written, only each job's latest progress and snapshot are worth keeping
                 self.pending = [
-                    e for e in self.pending if not (isinstance(e, Progress) and e.job_id == item.job_id)
+                    e for e in self.pending if not (type(e) is type(item) and e.job_id == item.job_id)
                 ]
             self.pending.append(item)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import queue
 import threading
 
-from metagenx.events import Crashed, Dropped, Failed, Finished, RunnerMessage, Started, TaskEnd
+from metagenx.events import Crashed, Dropped, Failed, Finished, RunnerMessage, Snapshot, Started, TaskEnd
 from metagenx.events import Progress as ProgressEvent
 from metagenx.executors.base import CountingExecutor, EventSink
 from metagenx.jobs import FitTask
@@ -33,7 +33,7 @@ class TaskSender:
 
     def send(self, message: RunnerMessage) -> None:
         match message:
-            case Started() | ProgressEvent():
+            case Started() | ProgressEvent() | Snapshot():
                 self.emit(message)
             case Finished() | Failed():
                 self.end = message

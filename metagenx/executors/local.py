@@ -15,6 +15,7 @@ from metagenx.events import (
     Dropped,
     Progress,
     RunnerMessage,
+    Snapshot,
     Started,
     TaskEnd,
     Violation,
@@ -179,7 +180,7 @@ class LocalExecutor(CountingExecutor):
 
     def forward(self, message: RunnerMessage) -> None:
         match message:
-            case Started() | Progress():
+            case Started() | Progress() | Snapshot():
                 self.emit(message)
             case _:  # the end is sent by end(), after bookkeeping, so in_flight is exact when it arrives
                 pass

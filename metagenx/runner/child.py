@@ -29,6 +29,7 @@ from metagenx.runner.protocol import (
     MAX_NAME,
     MAX_TEXT,
     PROGRESS_INTERVAL,
+    SNAPSHOT_INTERVAL,
     Exit,
     Run,
     Stop,
@@ -65,11 +66,14 @@ def run_task(
     stop: threading.Event,
     *,
     progress_interval: float = PROGRESS_INTERVAL,
+    snapshot_interval: float = SNAPSHOT_INTERVAL,
     choose_kernels: bool = True,
 ) -> None:
-    """Run one fit and send ``started``, ``progress``… and one ``result`` or ``error``.
+    """Run one fit and send ``started``, ``progress`` and ``snapshot``… and one ``result`` or ``error``.
 
-    Progress is sent at most every ``progress_interval`` seconds (0: every generation). With
+    Progress is sent at most every ``progress_interval`` seconds (0: every generation), a snapshot
+    (:mod:`metagenx.runner.snapshot`) at most every ``snapshot_interval`` seconds and when the fit
+    ends; a coordinated job's task (a solve's start, a tune's fit) sends no snapshots. With
     ``choose_kernels``, GenX's numba or numpy kernels are chosen for the model first
     (:func:`metagenx.engine.kernels.choose`; only in a process running one fit at a time)."""
     from metagenx.engine.fit import Progress as FitProgress
@@ -78,12 +82,16 @@ def run_task(
     from metagenx.engine.settings import FitSettings
     from metagenx.errors import MetagenxError
     from metagenx.runner.polish import fit_and_polish
+    from metagenx.runner.snapshot import Snapshots
     from metagenx.runner.task import prepare_model
 
     channel.send(Started(task.job_id, os.getpid()))
     last = [0.0]
+    snapshots = Snapshots(task.job_id, channel.send, snapshot_interval) if task.part_of is None else None
 
     def progress(p: FitProgress) -> None:
+        if snapshots is not None:
+            snapshots.after_generation(p.generation, p.best_fom)
         now = time.monotonic()
         if now - last[0] < progress_interval and p.generation > 0:
             return
@@ -99,7 +107,11 @@ def run_task(
         kernels = choose(model) if choose_kernels else kept()
         loaded = time.perf_counter()
         settings = FitSettings.from_dict(task.settings)
+        if snapshots is not None:
+            snapshots.model = model
         result = fit_and_polish(model, settings, progress=progress, stop_event=stop)
+        if snapshots is not None:
+            snapshots.at_end(result)
         fitted = time.perf_counter()
         if task.output is not None:
             from metagenx.outputs import write_outputs

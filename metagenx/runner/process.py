@@ -23,6 +23,7 @@ from metagenx.engine.runtime import THREAD_VARIABLES
 from metagenx.errors import RunnerProtocolError
 from metagenx.events import Failed, Finished, Ready, RunnerMessage
 from metagenx.jobs import FitTask
+from metagenx.runner.names import ParameterNames
 from metagenx.runner.protocol import (
     Command,
     Exit,
@@ -144,15 +145,18 @@ class RunnerProcess:
         """Run ``task`` to its end, passing every message about it to ``on_event``.
 
         Raises :class:`RunnerDied` when the child ends first, and :class:`RunnerProtocolError` for a
-        malformed message, a second ``ready``, or a message about any job but ``task``'s: the
-        caller must then kill the runner.
+        malformed message, a second ``ready``, a message about any job but ``task``'s, or one that
+        names other fitted parameters than the task's (:class:`ParameterNames`): the caller must
+        then kill the runner.
         """
         self.wait_ready()
         self.write(Run(task))
         self.tasks_run += 1
+        names = ParameterNames(task)
         while True:
             message = self.read_message()
             check_bound(task, message)
+            names.check(message)
             if on_event is not None:
                 on_event(message)
             if isinstance(message, Finished | Failed):

@@ -6,7 +6,8 @@ while idle) and :class:`Exit`.
 
 Child → parent (untrusted: the model's script runs in the child and can write any bytes on any
 descriptor it holds): exactly the :data:`~metagenx.events.RunnerMessage` types, ``ready`` once at
-start, then per task ``started``, ``progress`` and one ``result`` or ``error``.
+start, then per task ``started``, ``progress`` and ``snapshot`` reports, and one ``result`` or
+``error``.
 :func:`decode_runner_message` refuses, with :class:`~metagenx.errors.RunnerProtocolError`, a line
 longer than :data:`MAX_LINE_BYTES`, anything that is not one of those types, unknown or missing
 fields, wrong types, numbers out of range or not finite where they must be, and texts over
@@ -27,7 +28,18 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from metagenx.engine.result import FitResult
 from metagenx.errors import RunnerProtocolError
-from metagenx.events import Crashed, Failed, Finished, Progress, Ready, RunnerMessage, Started, Violation
+from metagenx.events import (
+    Crashed,
+    CurrentCurve,
+    Failed,
+    Finished,
+    Progress,
+    Ready,
+    RunnerMessage,
+    Snapshot,
+    Started,
+    Violation,
+)
 from metagenx.jobs import FitTask
 
 PROGRESS_INTERVAL = 0.25
@@ -42,6 +54,14 @@ MAX_ID = 2**62
 """Job ids, pids and counters are whole numbers in [0, MAX_ID)."""
 MAX_ITEMS = 100_000
 """Most parameters or data sets in one result."""
+SNAPSHOT_INTERVAL = 2.5
+"""Seconds between snapshots (the current best parameters and simulation) while a fit runs."""
+MAX_SNAPSHOT_PARAMETERS = 2000
+"""Most fitted parameters in one snapshot."""
+MAX_SNAPSHOT_DATASETS = 100
+"""Most data sets in one snapshot."""
+MAX_SNAPSHOT_POINTS = 50_000
+"""Most points, all data sets together, in one snapshot (a runner thins longer data to fit)."""
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """Control characters (terminal escapes among them) that no message text may carry; tab and newline may."""
@@ -181,6 +201,8 @@ def check(message: RunnerMessage) -> None:
                 raise RunnerProtocolError("the runner sent a progress message with a best FOM that is NaN")
             if message.solve is not None:
                 raise RunnerProtocolError("the runner sent a progress message with a solve's status")
+        case Snapshot():
+            check_snapshot(message)
         case Finished(job_id=job_id, result=result, stop_reason=stop_reason):
             whole("job_id", job_id)
             if stop_reason is not None:
@@ -216,6 +238,48 @@ def check_result(result: FitResult) -> None:
             raise RunnerProtocolError(
                 f"the runner sent data set {curve.name!r} with columns of unequal length"
             )
+
+
+def check_snapshot(snapshot: Snapshot) -> None:
+    """A snapshot's bounds: at most :data:`MAX_SNAPSHOT_PARAMETERS` parameters with distinct, short,
+    plain names and finite values; at most :data:`MAX_SNAPSHOT_DATASETS` data sets of columns of equal
+    length, :data:`MAX_SNAPSHOT_POINTS` points in all, every number finite (None for a missing one)."""
+    whole("job_id", snapshot.job_id)
+    whole("generation", snapshot.generation)
+    if snapshot.best_fom is not None and not math.isfinite(snapshot.best_fom):
+        raise RunnerProtocolError("the runner sent a snapshot with a best FOM that is not finite")
+    if len(snapshot.parameters) > MAX_SNAPSHOT_PARAMETERS:
+        raise RunnerProtocolError(
+            f"the runner sent a snapshot of more than {MAX_SNAPSHOT_PARAMETERS} parameters"
+        )
+    for parameter in snapshot.parameters:
+        text("snapshot parameter name", parameter.name, MAX_NAME)
+        if not math.isfinite(parameter.value):
+            raise RunnerProtocolError(f"the runner sent a non-finite value for parameter {parameter.name!r}")
+    if len({p.name for p in snapshot.parameters}) != len(snapshot.parameters):
+        raise RunnerProtocolError("the runner sent a snapshot that names a parameter twice")
+    if len(snapshot.datasets) > MAX_SNAPSHOT_DATASETS:
+        raise RunnerProtocolError(
+            f"the runner sent a snapshot of more than {MAX_SNAPSHOT_DATASETS} data sets"
+        )
+    points = 0
+    for curve in snapshot.datasets:
+        points += check_curve(curve)
+        if points > MAX_SNAPSHOT_POINTS:
+            raise RunnerProtocolError(f"the runner sent a snapshot of more than {MAX_SNAPSHOT_POINTS} points")
+
+
+def check_curve(curve: CurrentCurve) -> int:
+    """The number of points of one snapshot data set, whose columns are of equal length and finite."""
+    text("snapshot data set name", curve.name, MAX_NAME)
+    columns = (curve.x, curve.y, curve.error, curve.simulated)
+    if len({len(column) for column in columns}) != 1:
+        raise RunnerProtocolError(f"the runner sent data set {curve.name!r} with columns of unequal length")
+    if len(curve.x) > MAX_SNAPSHOT_POINTS:  # before looking at the values
+        raise RunnerProtocolError(f"the runner sent a snapshot of more than {MAX_SNAPSHOT_POINTS} points")
+    if not all(v is None or math.isfinite(v) for column in columns for v in column):
+        raise RunnerProtocolError(f"the runner sent data set {curve.name!r} with a number that is not finite")
+    return len(curve.x)
 
 
 def whole(name: str, value: int) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from metagenx.errors import SettingsError
-from metagenx.events import Event, Finished, Log, Progress, Requeued, Started, is_terminal
+from metagenx.events import Event, Finished, Log, Progress, Requeued, Snapshot, Started, is_terminal
 from metagenx.executors import Executor, LocalExecutor
 from metagenx.sandbox import SandboxMode
 from metagenx.server.broadcast import Broadcaster, LiveEvent
@@ -34,6 +34,7 @@ from metagenx.server.metrics import ServerMetrics
 from metagenx.server.sandboxing import ServerSandbox
 from metagenx.server.scheduler import RunningLimits, ServerController
 from metagenx.server.settings import Settings
+from metagenx.server.snapshots import LatestSnapshots
 from metagenx.server.uploads import SavedFile, save_model
 from metagenx.store import Job, JobState, counts_by_state, open_store
 from metagenx.store.health import StoreHealth, check_store
@@ -60,6 +61,7 @@ class Service:
         self.broadcaster = Broadcaster()
         self.tokens = TokenCache()
         self.progress: dict[int, dict[str, Any]] = {}
+        self.snapshots = LatestSnapshots()
         self.finished_jobs = FinishedJobs()
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
@@ -195,12 +197,17 @@ class Service:
             case Progress():
                 self.on_progress(event)
                 return
+            case Snapshot():
+                text = self.snapshots.keep(event)
+                self.broadcaster.publish({"type": "snapshot", "job_id": job_id, "text": text})
+                return
             case Log(message=message):
                 self.finished_jobs.forget(job_id)
                 self.broadcaster.publish({"type": "log", "job_id": job_id, "message": message})
                 return
             case Started():
                 self.finished_jobs.forget(job_id)
+                self.snapshots.forget(job_id)
                 return
             case Requeued():
                 with self.store.session() as session:
@@ -217,6 +224,7 @@ class Service:
             return
         if job.state != JobState.RUNNING:
             self.progress.pop(job_id, None)
+            self.snapshots.forget(job_id)
         if is_terminal(event) and job.state.finished:  # this event ended the fit: count it once
             self.metrics.fit_finished(job_id, job.state)
         self.publish_state(job)

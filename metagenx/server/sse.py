@@ -2,7 +2,9 @@
 
 Every frame is ``event: <kind>`` + ``data: <JSON>``; kinds are ``state`` (``state``,
 ``previous``, ``reason``, ``fom``), ``progress`` (``generation``, ``best_fom``,
-``evaluations``, ``elapsed``), ``log`` (``message``) and a final ``end`` (the job's final
+``evaluations``, ``elapsed``), ``log`` (``message``), on a job's stream ``snapshot`` (a running
+fit's current best ``parameters`` and ``datasets``: the newest one first, then each as it comes,
+never stored) and a final ``end`` (the job's final
 state and FOM, or a study's counts), after which the stream closes. Stored events carry
 their id, so a client reconnecting with ``Last-Event-ID`` resumes where it left off.
 Subscribing happens before the history is read, so nothing falls between the two.
@@ -30,6 +32,11 @@ def frame(kind: str, data: dict[str, Any], event_id: int | None = None) -> str:
     """One SSE frame."""
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {kind}\ndata: {json.dumps(data, default=str, allow_nan=False)}\n\n"
+
+
+def snapshot_frame(text: str) -> str:
+    """The frame of a snapshot whose JSON text was made once, when it arrived."""
+    return f"event: snapshot\ndata: {text}\n\n"
 
 
 def stored_frame(event: Event) -> str:
@@ -92,12 +99,18 @@ async def job_stream(service: Service, job_id: int, after: int = 0) -> AsyncIter
                 yield job_end(job)
             return
         last_state = job.state.value
+        held = service.snapshots.get(job_id) if job.state == JobState.RUNNING else None
+        if held is not None:
+            yield snapshot_frame(held)
         while True:
             live = await next_live(subscription, service.settings.sse_keepalive)
             if live is None:
                 yield ": keep-alive\n\n"
                 continue
             kind = live["type"]
+            if kind == "snapshot":
+                yield snapshot_frame(live["text"])
+                continue
             if kind == "state" and live["state"] == last_state:
                 continue
             last_state = live["state"] if kind == "state" else last_state

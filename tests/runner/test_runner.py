@@ -40,7 +40,7 @@ def test_warm_runner_runs_tasks_in_turn_with_identical_results(
     assert all(o.ok for o in outcomes)
     assert outcomes[0].message.result.fom == outcomes[1].message.result.fom
     assert next(e.type for e in events if e.job_id == 1) == "started"
-    assert {e.type for e in events} == {"started", "progress", "result"}
+    assert {e.type for e in events} == {"started", "progress", "snapshot", "result"}
     assert runner.tasks_run == 2 and runner.alive(), "the same process ran both"
 
 
