@@ -101,7 +101,6 @@ def test_sign_in_upload_follow_live_and_finish(
 
     study = submit_study(server, token, xray)
     page.click("nav a[href='#/studies']")
-    page.wait_for_selector(f"[data-testid=studies-table] a[href='#/studies/{job['study_id']}']")
     page.click(f"[data-testid=studies-table] a[href='#/studies/{study}']")
     page.wait_for_function("() => document.querySelector('[data-testid=succeeded]')?.textContent === '3'")
     page.wait_for_selector("[data-testid=study-summary] table")

@@ -16,7 +16,7 @@ from metagenx.server.deps import ServiceDep, SessionDep
 from metagenx.server.hide_paths import PathHider
 from metagenx.server.schemas import StudyList, StudyPublic
 from metagenx.server.uploads import json_object
-from metagenx.store import Project, Study, counts_by_state
+from metagenx.store import Project, Study, StudyKind, counts_by_state
 
 router = APIRouter(prefix="/studies", tags=["studies"])
 PLOTS = ("fom_distribution.png", "parameter_trends.png")
@@ -72,9 +72,15 @@ def list_studies(
     user: CurrentUser,
     project: Annotated[str | None, Query(description="Project name (of `owner`, default: you).")] = None,
     owner: Annotated[str | None, Query(description="Admins: another user's studies.")] = None,
+    fits: Annotated[
+        bool,
+        Query(description="Include single fits (studies of kind `fit`: one job each, listed under jobs)."),
+    ] = True,
 ) -> StudyList:
     """Studies you may see, newest first."""
     query = select(Study, Project).join(Project, Project.id == Study.project_id).order_by(Study.id.desc())
+    if not fits:
+        query = query.where(Study.kind != StudyKind.FIT)
     if owner is not None:
         if not user.may_see(owner):
             return StudyList(items=[], total=0)

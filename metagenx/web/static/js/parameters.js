@@ -44,3 +44,12 @@ export function parameterTable(parameters) {
   if (withErrors) columns.push({ label: 'Error (−/+)', class: 'num', value: error });
   return table(columns, parameters);
 }
+
+/** A running fit's current best values (`parameters`: name and value, as its latest snapshot gives them). */
+export function currentTable(parameters) {
+  const columns = [
+    { label: 'Parameter', value: (p) => h('span', { class: 'mono' }, p.name) },
+    { label: 'Current best value', class: 'num', value: (p) => number(p.value, 6) },
+  ];
+  return table(columns, parameters);
+}

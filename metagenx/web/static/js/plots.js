@@ -50,7 +50,10 @@ function scaleFor(values) {
   return Math.max(...finite) / Math.min(...finite) > 20 ? 'log' : 'linear';
 }
 
-/** Best FOM against generation (or `xLabel`); `add` appends live points (repeated x are ignored). */
+/**
+ * Best FOM against generation (or `xLabel`); `add` appends live points (repeated x are ignored).
+ * `scale` is the FOM axis: 'log', 'linear', or null to choose by the values (`onScale` is told the choice).
+ */
 export class FomPlot {
   constructor(element, fomName, xLabel = 'generation') {
     this.element = element;
@@ -60,6 +63,8 @@ export class FomPlot {
     this.y = [];
     this.run = null;
     this.pending = null;
+    this.scale = null;
+    this.onScale = null;
   }
 
   set(generations, foms) {
@@ -91,13 +96,16 @@ export class FomPlot {
       x: [...this.x], y: [...this.y], mode: 'lines+markers', name: 'best FOM', line: { width: 2, shape: 'hv' },
       marker: { size: 4 }, hovertemplate: `${this.xLabel} %{x:.4g}<br>FOM %{y:.5g}<extra></extra>`,
     };
-    const y = axis(this.fomName ? `best FOM (function: ${plain(this.fomName)})` : 'best FOM', { type: scaleFor(this.y), exponentformat: 'power' });
+    const type = this.scale ?? scaleFor(this.y);
+    const y = axis(this.fomName ? `best FOM (function: ${plain(this.fomName)})` : 'best FOM', { type, exponentformat: 'power' });
     // Autorange stated explicitly: with uirevision a user's zoom stays, and a one-point range is replaced.
     const single = this.y.length === 1 && this.y[0];
     Object.assign(y, single ? { range: [0.9 * this.y[0], 1.1 * this.y[0]].sort((a, b) => a - b) } : { autorange: true });
     const x = axis(this.xLabel, { rangemode: 'tozero', autorange: true });
     await Plotly.react(this.element, [trace], layout(x, y, { showlegend: false, datarevision: this.x.length }), CONFIG);
     this.element.dataset.points = String(this.x.length);
+    this.element.dataset.scale = type;
+    this.onScale?.(type);
   }
 }
 

@@ -1,8 +1,10 @@
-// One job: live FOM plot, data and simulation, parameters, stop reason, downloads, cancel, re-run.
+// One job: live FOM plot, data and simulation, parameters (a running fit's current best ones from its
+// snapshots), progress against its limits, stop reason, downloads, cancel, re-run.
 
 import { api, download, follow } from '../api.js';
 import { between, bytes, duration, flash, fom, h, message, stat, stateBadge, takeFlash, when } from '../dom.js';
-import { parameterTable } from '../parameters.js';
+import { limitBars } from '../limits.js';
+import { currentTable, parameterTable } from '../parameters.js';
 import { dataPlot, FomPlot, purge } from '../plots.js';
 import { solveAccount, solveCard, solveStats } from '../solve.js';
 import { render as renderTune } from './tune.js';
@@ -21,6 +23,11 @@ function card(title, ...children) {
   return h('section', { class: 'card' }, h('h2', null, title), ...children);
 }
 
+/** A card whose title row also holds `option` (a control for its plot). */
+function cardWith(title, option, ...children) {
+  return h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, title), option), ...children);
+}
+
 export async function render(main, { params, signal }) {
   const id = Number(params[0]);
   let job = await api(`/api/v1/jobs/${id}`, { signal });
@@ -34,11 +41,13 @@ export async function render(main, { params, signal }) {
     head: h('div', { class: 'page-head' }),
     notice: h('div', null, takeFlash()),
     stats: h('div', { class: 'stats' }),
-    progress: h('div', { class: 'progress-row' }),
+    progress: h('div', { class: 'limits', 'data-testid': 'limits' }),
+    logFom: h('input', { type: 'checkbox', 'data-testid': 'fom-log' }),
     error: h('div'),
     fom: h('div', { class: 'plot', id: 'fom-plot', 'data-testid': 'fom-plot' }),
     data: h('div', { class: 'plot', id: 'data-plot', 'data-testid': 'data-plot' }),
-    dataNote: h('div', { class: 'empty' }, 'The measured data and the simulation appear when the fit has finished.'),
+    dataNote: h('div', { class: 'empty' }, 'The measured data and the simulation appear when the fit has started.'),
+    current: h('div', { class: 'live-note', 'data-testid': 'current-note', hidden: true }),
     fomNote: h('div', { class: 'empty', hidden: true }, 'No FOM history: the fit did not finish.'),
     parameters: h('div', { 'data-testid': 'parameters' }),
     downloads: h('div', { class: 'downloads', 'data-testid': 'downloads' }),
@@ -47,13 +56,18 @@ export async function render(main, { params, signal }) {
     solve: h('div'),
   };
   const fomPlot = new FomPlot(el.fom, job.result?.fom_name, solving ? 'time (s)' : 'generation');
+  fomPlot.onScale = (type) => { el.logFom.checked = type === 'log'; };
+  el.logFom.addEventListener('change', () => {
+    fomPlot.scale = el.logFom.checked ? 'log' : 'linear';
+    fomPlot.draw();
+  });
   signal.addEventListener('abort', () => { purge(el.fom); purge(el.data); });
 
   main.append(
     el.head, el.notice, el.stats, el.progress, el.error,
     h('div', { class: 'grid-2' },
-      card('Figure of merit', el.fomNote, el.fom),
-      card('Data and simulation', el.dataNote, el.data)),
+      cardWith('Figure of merit', h('label', { class: 'plot-option' }, el.logFom, 'log FOM axis'), el.fomNote, el.fom),
+      card('Data and simulation', el.current, el.dataNote, el.data)),
     card('Parameters', el.parameters),
     el.solve,
     h('div', { class: 'grid-2' }, card('Downloads', el.downloads), card('Details', el.details)),
@@ -98,12 +112,8 @@ export async function render(main, { params, signal }) {
       stat('Fit time', duration(elapsed), 'elapsed'),
       stat('Stop reason', reason, 'stop-reason', true),
     );
-    const fraction = budget && p.generation !== undefined && p.generation !== null ? Math.min(1, p.generation / budget) : null;
-    el.progress.hidden = job.state !== 'running' || fraction === null;
-    el.progress.replaceChildren(
-      h('div', { class: 'progress' }, h('span', { class: 'bar', style: { width: `${(fraction ?? 0) * 100}%` } })),
-      h('span', null, `${Math.round((fraction ?? 0) * 100)} % of the generation budget`),
-    );
+    el.progress.hidden = job.state !== 'running';
+    el.progress.replaceChildren(...limitBars(job.settings, { ...p, elapsed }));
   }
 
   function solvingStats(p) {
@@ -121,10 +131,10 @@ export async function render(main, { params, signal }) {
     );
     const fraction = budget && elapsed ? Math.min(1, elapsed / budget) : null;
     el.progress.hidden = job.state !== 'running' || fraction === null;
-    el.progress.replaceChildren(
+    el.progress.replaceChildren(h('div', { class: 'progress-row' },
       h('div', { class: 'progress' }, h('span', { class: 'bar', style: { width: `${(fraction ?? 0) * 100}%` } })),
       h('span', null, `${Math.round((fraction ?? 0) * 100)} % of the time budget (the solve ends sooner once confident)`),
-    );
+    ));
   }
 
   function details() {
@@ -188,6 +198,7 @@ export async function render(main, { params, signal }) {
         + 'these are the best values it had found, not a finished fit.')
       : '';
     el.error.replaceChildren(job.error ? message(job.error) : '', partial);
+    el.current.hidden = true;
     if (job.result) {
       fomPlot.fomName = job.result.fom_name;
       el.parameters.replaceChildren(parameterTable(job.result.parameters));
@@ -225,11 +236,28 @@ export async function render(main, { params, signal }) {
   draw();
   if (FINISHED.has(job.state)) return result();
 
-  el.parameters.replaceChildren(h('div', { class: 'empty' }, 'The fitted parameters appear when the fit has finished.'));
+  el.parameters.replaceChildren(h('div', { class: 'empty' }, solving
+    ? 'The fitted parameters appear when the solve has finished.'
+    : 'The current best values appear a few seconds after the fit has started.'));
+  if (solving) el.dataNote.textContent = 'The measured data and the simulation appear when the solve has finished.';
+
+  /** A snapshot of the running fit: its current best simulation against the data, and its values. */
+  async function current(snapshot) {
+    const at = `generation ${snapshot.generation}, best FOM ${fom(snapshot.best_fom)}`;
+    el.current.hidden = false;
+    el.current.textContent = `Current best solution (${at}), updated every few seconds.`;
+    el.parameters.replaceChildren(h('div', { class: 'live-note' }, `Current best values (${at}); the fitted values, bounds and errors appear when the fit has finished.`),
+      currentTable(snapshot.parameters));
+    el.dataNote.hidden = true;
+    await dataPlot(el.data, snapshot.datasets);
+    el.data.dataset.generation = String(snapshot.generation);
+  }
   await fomPlot.set([], []);
   if (job.progress) fomPlot.add(xOf(job.progress), job.progress.best_fom);
   await follow(`/api/v1/jobs/${id}/events`, (kind, data) => {
-    if (kind === 'progress') {
+    if (kind === 'snapshot') {
+      if (!FINISHED.has(job.state)) current(data);
+    } else if (kind === 'progress') {
       Object.assign(live, dropNulls(data));
       fomPlot.add(xOf(data), data.best_fom);
       stats();

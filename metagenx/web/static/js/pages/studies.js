@@ -1,4 +1,5 @@
-// All studies (a single fit is a study of kind "fit"), newest first, refreshed every few seconds.
+// Studies (groups of fits: seeds, grids, batches, watches), newest first, refreshed every few seconds.
+// Single fits are listed under Jobs only.
 
 import { api } from '../api.js';
 import { countsBar, h, repeat, stateBadge, studyState, table, when } from '../dom.js';
@@ -25,16 +26,14 @@ const COLUMNS = [
 export async function render(main, { signal }) {
   const body = h('div', { 'data-testid': 'studies-table' });
   const status = h('span', { class: 'muted' });
-  const fits = h('input', { type: 'checkbox', id: 'show-fits', checked: true, onchange: () => refresh() });
 
   async function refresh() {
     try {
-      const { items } = await api('/api/v1/studies', { signal });
-      const shown = fits.checked ? items : items.filter((s) => s.kind !== 'fit');
-      body.replaceChildren(shown.length
-        ? table(COLUMNS, shown, (s) => ({ class: 'clickable', onclick: (e) => { if (e.target.tagName !== 'A') location.hash = `#/studies/${s.id}`; } }))
-        : h('div', { class: 'empty' }, 'No study yet. A study runs many fits of one model: seeds, a grid of settings, or a batch of data files.'));
-      status.textContent = `${shown.length} of ${items.length} shown · updated ${when(new Date().toISOString()).slice(11)}`;
+      const { items } = await api('/api/v1/studies?fits=false', { signal });
+      body.replaceChildren(items.length
+        ? table(COLUMNS, items, (s) => ({ class: 'clickable', onclick: (e) => { if (e.target.tagName !== 'A') location.hash = `#/studies/${s.id}`; } }))
+        : h('div', { class: 'empty' }, 'No study yet. A study runs many fits of one model: seeds, a grid of settings, or a batch of data files. Single fits are listed under Jobs.'));
+      status.textContent = `${items.length} ${items.length === 1 ? 'study' : 'studies'} · updated ${when(new Date().toISOString()).slice(11)}`;
     } catch (error) {
       if (!signal.aborted) status.textContent = `could not refresh: ${error.message}`;
     }
@@ -42,9 +41,9 @@ export async function render(main, { signal }) {
 
   main.append(
     h('div', { class: 'page-head' },
-      h('div', null, h('h1', null, 'Studies'), h('div', { class: 'subtitle' }, 'Groups of fits with their summary; each single fit is a study of kind “fit”.')),
+      h('div', null, h('h1', null, 'Studies'), h('div', { class: 'subtitle' }, 'Groups of fits with their summary. Single fits are listed under Jobs.')),
       h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/upload?study' }, 'Submit a study'))),
-    h('div', { class: 'toolbar' }, h('label', null, fits, ' show single fits'), status),
+    h('div', { class: 'toolbar' }, status),
     h('div', { class: 'card flush' }, body),
   );
   await repeat(REFRESH, signal, refresh);

@@ -2,6 +2,7 @@
 
 import { api } from '../api.js';
 import { flash, h } from '../dom.js';
+import { merge, numberField } from '../fields.js';
 
 const SETTINGS_HINT = 'Other fit settings: km, kr, population, strategy, max_evaluations, tolerance, window, min_spread, error_bars, polish, genx_defaults.';
 const STUDY_EXAMPLE = `{
@@ -34,8 +35,11 @@ function fitForm() {
   const project = h('input', { type: 'text', name: 'project', value: 'default', required: true });
   const seed = h('input', { type: 'number', name: 'seed', min: 0, step: 1, placeholder: 'random', 'data-testid': 'seed' });
   const generations = h('input', { type: 'number', name: 'max_generations', min: 1, step: 1, placeholder: 'until converged', 'data-testid': 'max-generations' });
-  const time = h('input', { type: 'number', name: 'max_time', min: 1, step: 'any', placeholder: 'no limit' });
+  const time = h('input', { type: 'number', name: 'max_time', min: 1, step: 'any', placeholder: 'no limit', 'data-testid': 'max-time' });
   const more = h('textarea', { name: 'settings', rows: 3, placeholder: '{"tolerance": 1e-4, "population": 40}', 'data-testid': 'settings-json' });
+  const advanced = h('details', { class: 'advanced', 'data-testid': 'advanced' },
+    h('summary', null, 'Advanced: more settings as JSON'),
+    field('More settings (JSON)', more, `${SETTINGS_HINT} The fields above are added to these; a setting may be given in one place only.`));
   const mode = h('select', { name: 'mode', 'data-testid': 'mode' },
     h('option', { value: 'fit' }, 'Fit: one differential-evolution run'),
     h('option', { value: 'solve' }, 'Solve: raced starts until the answer is confirmed'));
@@ -46,11 +50,21 @@ function fitForm() {
 
   function submit(form) {
     if (!model.files.length) throw new Error('Choose a model file (.hgx or .gx).');
-    const settings = jsonObject(more, 'More settings');
-    for (const [input, key] of [[seed, 'seed'], [generations, 'max_generations'], [time, 'max_time']]) {
-      if (input.value !== '') settings[key] = Number(input.value);
+    const fields = [
+      [['seed'], numberField(seed, 'Seed', { whole: true, min: 0 }), 'Seed'],
+      [['max_generations'], numberField(generations, 'Max. generations', { whole: true, min: 1 }), 'Max. generations'],
+      [['max_time'], numberField(time, 'Max. time', { above: 0 }), 'Max. time'],
+    ];
+    if (mode.value === 'solve') fields.push([['solve', 'budget'], numberField(budget, 'Solve budget', { above: 0 }), 'Solve budget']);
+    let settings;
+    try {
+      settings = jsonObject(more, 'The advanced settings');
+    } catch (error) {
+      advanced.open = true;
+      throw error;
     }
-    if (mode.value === 'solve') settings.solve = { ...(settings.solve ?? {}), ...(budget.value !== '' ? { budget: Number(budget.value) } : {}) };
+    for (const [path, value, label] of fields) merge(settings, path, value, label);
+    if (mode.value === 'solve') settings.solve ??= {};
     form.append('model', model.files[0]);
     form.append('settings', JSON.stringify(settings));
     form.append('project', project.value.trim() || 'default');
@@ -65,7 +79,7 @@ function fitForm() {
     h('div', { class: 'form-row' }, field('Mode', mode), budgetField),
     h('div', { class: 'form-row' },
       field('Seed', seed), field('Max. generations', generations), field('Max. time (s)', time), field('Project', project)),
-    field('More settings (JSON)', more, SETTINGS_HINT),
+    advanced,
   ];
   return { body, submit, label: 'Start' };
 }
@@ -151,7 +165,7 @@ export async function render(main, { params }) {
         button.disabled = false;
       }
     }
-    card.replaceChildren(tabs, h('form', { class: 'form', onsubmit: submit }, form.body, note, h('div', null, button)));
+    card.replaceChildren(tabs, h('form', { class: 'form', novalidate: true, onsubmit: submit }, form.body, note, h('div', null, button)));
   }
 
   draw();
