@@ -18,7 +18,7 @@ setup: $(STAMP)
 demo: $(STAMP)
 	mkdir -p demo
 	$(BIN)/metagenx examples copy X-ray_Reflectivity.hgx demo/
-	$(BIN)/metagenx fit demo/X-ray_Reflectivity.hgx --out demo/fit/X-ray_Reflectivity_fitted.hgx --seed 1
+	$(BIN)/metagenx solve demo/X-ray_Reflectivity.hgx --budget 60 --seed 1 --out demo/solve/X-ray_Reflectivity.hgx
 
 lint: $(STAMP)
 	$(BIN)/ruff check metagenx tests bench

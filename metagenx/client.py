@@ -137,6 +137,18 @@ class ApiClient:
     def job(self, job_id: int) -> dict[str, Any]:
         return dict(self.get(f"/api/v1/jobs/{job_id}"))
 
+    def study(self, study_id: int) -> dict[str, Any]:
+        """The study: name, project, state, job counts by state."""
+        return dict(self.get(f"/api/v1/studies/{study_id}"))
+
+    def study_summary(self, study_id: int) -> dict[str, Any]:
+        """The study (``study``) and its summary: best fit, success rate, parameter statistics."""
+        return dict(self.get(f"/api/v1/studies/{study_id}/summary"))
+
+    def study_table_csv(self, study_id: int) -> str:
+        """The study's results table, one row per job, as CSV text."""
+        return self.request("GET", f"/api/v1/studies/{study_id}/table", params={"format": "csv"}).text
+
     def create_watch(self, template: Path, definition: dict[str, Any]) -> dict[str, Any]:
         """Create a watch fitting pushed files with ``template`` (``definition``: name, project,
         dataset, sequential, loader, loader_options, settings, order); the same again finds it."""

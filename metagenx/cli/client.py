@@ -62,8 +62,8 @@ def submit_command(
     settings: FitSettings,
     given_settings: SettingsFile,
 ) -> None:
-    """Submit fits, solves (--solve) or a study to a server; prints each new job id (study: the study
-    id) on its own line.
+    """Submit fits, solves (--solve) or a study to a server; prints each new job as 'job 12' (a study:
+    'study 3') on its own line.
 
     Safe to repeat: fits already submitted are found again, not duplicated. With --solve, fit
     options set the starts' settings and a --settings file's [solve] table the racing.
@@ -82,7 +82,11 @@ def submit_command(
             answer = client.submit_study(definition, files, project)
             new = "submitted" if answer["created"] else "already submitted, nothing new"
             console.print(f"study {answer['id']} ({escape(answer['name'])}): {answer['jobs']} job(s), {new}")
-            typer.echo(answer["id"])
+            console.print(
+                f"follow it with: metagenx study status {answer['id']}; "
+                f"its results: metagenx study results {answer['id']}"
+            )
+            typer.echo(f"study {answer['id']}")
             return
         wanted = {k: v for k, v in settings.to_dict().items() if v != FitSettings().to_dict()[k]}
         if solve:
@@ -92,8 +96,10 @@ def submit_command(
         for model in models:
             job = client.submit_model(model, wanted, project)
             note = "queued" if job["created"] else f"already submitted, {job['state']}"
-            console.print(f"{escape(model.name)}: job {job['id']} ({note})")
-            typer.echo(job["id"])
+            console.print(
+                f"{escape(model.name)}: job {job['id']} ({note}); follow it: metagenx status {job['id']}"
+            )
+            typer.echo(f"job {job['id']}")
 
 
 def study_upload(
@@ -124,7 +130,10 @@ def study_upload(
 
 @app.command("status", rich_help_panel=SERVER)
 def status_command(
-    job_id: Annotated[int | None, typer.Argument(help="A job to show (default: your latest jobs).")] = None,
+    job_id: Annotated[
+        int | None,
+        typer.Argument(help="A job to show (default: your latest jobs); a study: metagenx study status ID."),
+    ] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Follow the job live to its end.")] = False,
     project: Annotated[str | None, typer.Option("--project", "-p", help="Only this project.")] = None,
     last: Annotated[int, typer.Option("--last", help="How many of the latest jobs to list.")] = 20,
@@ -144,14 +153,17 @@ def status_command(
 
 
 def show_jobs(console: Console, client: ApiClient, project: str | None, last: int) -> None:
+    """The ``last`` newest jobs, newest first (as the dashboard lists them)."""
     total = client.jobs(project=project, limit=1)["total"]
     page = client.jobs(project=project, offset=max(0, total - last), limit=max(1, last))
-    table = Table("id", "project", "model", "label", "state", "FOM", "generation", title=f"{total} job(s)")
-    for job in page["items"]:
+    shown = sorted(page["items"], key=lambda job: job["id"], reverse=True)
+    title = f"{total} job(s), newest first" + (f"; the latest {len(shown)}" if len(shown) < total else "")
+    table = Table("job", "project", "model", "label", "state", "FOM", "generation", title=title)
+    for job in shown:
         progress = job.get("progress") or {}
         fom = job["fom"] if job["fom"] is not None else progress.get("best_fom")
         table.add_row(
-            str(job["id"]),
+            f"job {job['id']}",
             job["project"],
             job["model"],
             job["label"],

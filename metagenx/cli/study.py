@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from metagenx.cli.app import MANY_FITS, app
+from metagenx.cli.client import Server, Token, connect
 from metagenx.cli.console import make_console
 from metagenx.cli.data_options import DataSet, Loader, OutDir, Sequential, dataset_key
 from metagenx.cli.executor_options import (
@@ -19,8 +20,10 @@ from metagenx.cli.executor_options import (
     executor_from_options,
 )
 from metagenx.cli.options import with_fit_settings
+from metagenx.cli.server_study import server_study_id
 from metagenx.cli.signals import RESUMABLE, stop_on_signals
 from metagenx.engine.settings import FitSettings
+from metagenx.errors import MetagenxError
 from metagenx.study.definition import load_study, study_from_dict
 
 if TYPE_CHECKING:  # the store, plots and executors load only when a command runs
@@ -136,23 +139,59 @@ def batch(
     run_and_report(definition, out_dir or Path.cwd(), settings, chosen, db)
 
 
+StudyTarget = Annotated[
+    str,
+    typer.Argument(
+        help="Study folder, or a server study's id (3 or 'study 3'; the server from --server, "
+        "METAGENX_SERVER or the client config file)."
+    ),
+]
+
+
 @study_app.command("status")
 def study_status(
-    directory: Annotated[Path, typer.Argument(help="Study folder.")] = Path("."),
+    target: StudyTarget = ".",
     db: Database = None,
+    server: Server = None,
+    token: Token = None,
 ) -> None:
     """Jobs of a study by state, and what each running fit is doing."""
+    study_id = server_study_id(target, server)
+    if study_id is not None:
+        from metagenx.cli.server_study import show_server_status
+
+        with connect(server, token) as client:
+            show_server_status(make_console(highlight=False), client, study_id)
+        return
     from metagenx.study.report import print_status
 
-    print_status(make_console(), directory, db)
+    print_status(make_console(), Path(target), db)
 
 
 @study_app.command("results")
 def study_results(
-    directory: Annotated[Path, typer.Argument(help="Study folder.")] = Path("."),
+    target: StudyTarget = ".",
     db: Database = None,
+    download: Annotated[
+        Path | None,
+        typer.Option(
+            "--download", help="Server study: folder to save results.csv, summary.json and plots in."
+        ),
+    ] = None,
+    server: Server = None,
+    token: Token = None,
 ) -> None:
-    """Write and show a study's results table, summary and plots (works on a copied folder too)."""
+    """Write and show a study's results table, summary and plots (works on a copied folder too);
+    a server study's summary, and its files with --download."""
+    study_id = server_study_id(target, server)
+    if study_id is not None:
+        from metagenx.cli.server_study import show_server_results
+
+        with connect(server, token) as client:
+            show_server_results(make_console(highlight=False), client, study_id, download)
+        return
+    if download is not None:
+        raise MetagenxError("--download is for a study on a server; a study folder holds its files already")
     from metagenx.study.report import results_from_folder
 
-    print_results(make_console(), directory, results_from_folder(directory, db))
+    print_results(make_console(), Path(target), results_from_folder(Path(target), db))

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from metagenx.jobs import FitTask
+from metagenx.outputs.names import job_folder_name
 from metagenx.store import Job, job_spec
-
-UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
-
-
-def job_label(job: Job) -> str:
-    return job.label or f"job-{job.id}"
 
 
 def job_directory(study_directory: Path, job: Job) -> Path:
-    """Where a job's outputs go: ``<study>/jobs/<number>-<label>/`` (file-system safe)."""
-    label = UNSAFE.sub("_", job_label(job)).strip("_")[:80] or "fit"
-    return study_directory / "jobs" / f"{job.id:05d}-{label}"
+    """Where a job's outputs go: ``<study>/jobs/<id>-<short label>/`` (``jobs/001-T100K``; see
+    :func:`~metagenx.outputs.names.job_folder_name`)."""
+    return study_directory / "jobs" / job_folder_name(job.id, job.label or "")
 
 
 def task_for(session: Session, job: Job, study_directory: Path) -> FitTask:

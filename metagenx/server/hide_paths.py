@@ -1,7 +1,7 @@
 """Keep the server's own paths out of what the API shows: a user sees file names, never folders.
 
 Results, settings and error messages recorded on the server name files by their full paths
-(``/srv/metagenx/studies/alice/p/fit-…/jobs/00001-fit/film.hgx``); :func:`hidden` rewrites every
+(``/srv/metagenx/studies/alice/p/fit-…/jobs/001-fit/film.hgx``); :func:`hidden` rewrites every
 path under the data folder to its last part (``film.hgx``) in any JSON value.
 """
 

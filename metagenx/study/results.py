@@ -244,6 +244,20 @@ class StudySummary:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> StudySummary:
+        """The summary from :meth:`to_dict`'s form (as the server sends it; its own keys only)."""
+
+        def stats(items: list[dict[str, Any]]) -> list[ParameterStats]:
+            return [ParameterStats(**item) for item in items]
+
+        problems = [
+            ProblemSummary(**{**problem, "parameters": stats(problem["parameters"])})
+            for problem in values["problems"]
+        ]
+        own = {k: values[k] for k in cls.__dataclass_fields__ if k not in ("parameters", "problems")}
+        return cls(**own, parameters=stats(values["parameters"]), problems=problems)
+
 
 def summarize(rows: Sequence[ResultRow], tolerance: float = TOLERANCE) -> StudySummary:
     """Best fit, success rate, counts by state and, per problem, statistics of converged starts."""

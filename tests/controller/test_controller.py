@@ -67,7 +67,7 @@ def test_two_workers_run_a_study_with_warm_runners(store: Store, superadam: Path
     assert all(j.runs == 1 and j.fom is not None for j in jobs)
     for job in jobs:
         assert (Path(job.result["model_path"])).name == "SuperAdam_SiO.hgx"  # type: ignore[index]
-        outputs = list((tmp_path / "jobs").glob(f"{job.id:05d}-*/SuperAdam_SiO.hgx"))
+        outputs = list((tmp_path / "jobs").glob(f"{job.id:03d}-*/SuperAdam_SiO.hgx"))
         assert len(outputs) == 1 and GenxModel.load(outputs[0]).simulate() == job.fom
 
 

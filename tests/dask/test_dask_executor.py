@@ -50,7 +50,7 @@ def test_a_study_on_dask_gives_the_local_results_with_warm_runners(
     local_store.close()
     assert on_dask == on_local, "same seeds, same numbers"
     job = jobs_of(store, study)[0]
-    output = next((tmp_path / "dask" / "jobs").glob(f"{job.id:05d}-*/SuperAdam_SiO.hgx"))
+    output = next((tmp_path / "dask" / "jobs").glob(f"{job.id:03d}-*/SuperAdam_SiO.hgx"))
     assert GenxModel.load(output).simulate() == job.fom
 
 

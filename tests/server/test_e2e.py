@@ -110,7 +110,7 @@ def test_serve_submit_follow_download_and_stop(
     servers.append(server := Server(data))
     env = {"METAGENX_SERVER": server.url, "METAGENX_TOKEN": token}
     submitted = cli("submit", str(xray), "--max-generations", "3", "--seed", "1", env=env)
-    job_id = int(submitted.stdout.splitlines()[-1])
+    job_id = int(submitted.stdout.splitlines()[-1].removeprefix("job "))
 
     with ApiClient(ClientConfig(server.url, token)) as client:
         end = follow(client, job_id)

@@ -69,12 +69,12 @@ def test_sequential_fits_start_from_the_previous_file_in_header_order(
     by_order = sorted(table, key=lambda row: float(row["order_value"]))
     assert [Path(str(r["data_file"])).stem for r in by_order] == ["T20", "T100", "T300"]
     results = {}
-    for job_dir in (folder / "jobs").iterdir():  # named <job id>-<label>; a batch's labels are file names
+    for job_dir in (folder / "jobs").iterdir():  # named <job id>-<short label>: a batch's file names
         results[job_dir.name.split("-", 1)[1]] = json.loads((job_dir / "result.json").read_text())
     starts = {label: {p["name"]: p["start"] for p in r["parameters"]} for label, r in results.items()}
     fitted = {label: {p["name"]: p["value"] for p in r["parameters"]} for label, r in results.items()}
-    assert starts["T100.dat"]["SiO.setD"] == fitted["T20.dat"]["SiO.setD"]
-    assert starts["T300.dat"]["SiO.setD"] == fitted["T100.dat"]["SiO.setD"]
+    assert starts["T100"]["SiO.setD"] == fitted["T20"]["SiO.setD"]
+    assert starts["T300"]["SiO.setD"] == fitted["T100"]["SiO.setD"]
 
 
 def metagenx_cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
