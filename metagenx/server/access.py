@@ -30,10 +30,10 @@ def job_for(session: Session, user: Account, job_id: int) -> Job:
     return job
 
 
-def job_with_names(session: Session, user: Account, job_id: int) -> tuple[Job, str, str | None]:
-    """As :func:`job_for`, with the names of the job's project and study, in one query."""
+def job_with_names(session: Session, user: Account, job_id: int) -> tuple[Job, str, str | None, str | None]:
+    """As :func:`job_for`, with its project's and study's names and its study's kind, in one query."""
     query = (
-        select(Job, Project.name, Study.name)
+        select(Job, Project.name, Study.name, Study.kind)
         .join(Project, Project.id == Job.project_id)
         .outerjoin(Study, Study.id == Job.study_id)
         .where(Job.id == job_id)
@@ -41,8 +41,8 @@ def job_with_names(session: Session, user: Account, job_id: int) -> tuple[Job, s
     row = session.execute(query).one_or_none()
     if row is None or not user.may_see(row[0].owner):
         raise not_found("job", job_id)
-    job, project, study = row
-    return job, project, study
+    job, project, study, kind = row
+    return job, project, study, None if kind is None else kind.value
 
 
 def study_for(session: Session, user: Account, study_id: int) -> tuple[Study, Project]:

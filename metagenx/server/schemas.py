@@ -61,6 +61,9 @@ class JobPublic(JobSummary):
     """One job in full: settings, changes, result and files."""
 
     study: str | None
+    study_kind: str | None = Field(
+        None, description="fit for a fit or solve submitted on its own (listed under jobs, not studies)."
+    )
     key: str
     model_sha256: str
     settings: dict[str, Any]

@@ -62,20 +62,22 @@ def job_public(
     live: dict[str, Any] | None,
     hider: PathHider,
     created: bool | None = None,
-    names: tuple[str, str | None] | None = None,
+    names: tuple[str, str | None, str | None] | None = None,
 ) -> JobPublic:
     """One job in full, with its progress, result and files; ``names`` are its project's and
-    study's (read here when not given). The server's paths are hidden (``hider``)."""
+    study's names and its study's kind (read here when not given). The server's paths are hidden
+    (``hider``)."""
     if names is None:
-        query = select(Project.name, Study.name).outerjoin(Study, Study.id == job.study_id)
+        query = select(Project.name, Study.name, Study.kind).outerjoin(Study, Study.id == job.study_id)
         row = session.execute(query.where(Project.id == job.project_id)).one()
-        names = (row[0], row[1])
-    project, study = names
+        names = (row[0], row[1], None if row[2] is None else row[2].value)
+    project, study, study_kind = names
     fields = summary_fields(job, project, live, hider) | {"progress": progress_of(session, job, live)}
     artifacts = session.execute(select(Artifact).where(Artifact.job_id == job.id).order_by(Artifact.id))
     return JobPublic(
         **fields,
         study=study,
+        study_kind=study_kind,
         key=job.key,
         model_sha256=job.model_sha256,
         settings=hider.hidden(job.settings),

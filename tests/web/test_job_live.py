@@ -102,6 +102,10 @@ def test_single_fits_are_jobs_not_studies(
     page.wait_for_selector(f"[data-testid=jobs-table] a[href='#/jobs/{fit}']")
     listed = api(server, token, "/api/v1/studies")["items"]
     assert single in [s["id"] for s in listed], "the API lists single fits unless asked not to"
+    assert api(server, token, f"/api/v1/jobs/{fit}")["study_kind"] == "fit"
+    page.click(f"[data-testid=jobs-table] a[href='#/jobs/{fit}']")
+    page.wait_for_selector(".page-head .subtitle")
+    assert page.locator(".page-head .subtitle a").count() == 0, "a single fit's page links to no study"
     watched.check(server)
 
 

@@ -94,9 +94,11 @@ async def get_job(service: ServiceDep, user: CurrentUser, job_id: int) -> Respon
     ticket = service.finished_jobs.ticket(job_id)
 
     def work(session: Session) -> Response:
-        job, project, study = job_with_names(session, user, job_id)
+        job, project, study, kind = job_with_names(session, user, job_id)
         response = json_response(
-            job_public(session, job, service.progress.get(job.id), service.hider, names=(project, study))
+            job_public(
+                session, job, service.progress.get(job.id), service.hider, names=(project, study, kind)
+            )
         )
         if job.state.finished or job.state == JobState.RUNNING:  # changes only with its events
             service.finished_jobs.put(job.id, ticket, job.owner, bytes(response.body))
