@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from metagenx.solve import coordinators as coordinators
 from metagenx.solve.local import solve
-from metagenx.solve.racing import Race, RacingRule, StopDecision, global_confidence
+from metagenx.solve.evidence import Evidence, evidence
+from metagenx.solve.racing import Race, RacingRule, StopDecision
 from metagenx.solve.result import ParameterSpread, SolveResult, StartSummary
 from metagenx.solve.settings import START_DEFAULTS, SolveSettings, start_settings
 from metagenx.solve.settings_file import SettingsFile, read_settings_file, write_settings_file
@@ -20,6 +21,7 @@ from metagenx.solve.starts import Model, SolveAbandoned, SolveError, SolveProgre
 
 __all__ = [
     "START_DEFAULTS",
+    "Evidence",
     "Model",
     "ParameterSpread",
     "Race",
@@ -32,7 +34,7 @@ __all__ = [
     "SolveSettings",
     "StartSummary",
     "StopDecision",
-    "global_confidence",
+    "evidence",
     "read_settings_file",
     "solve",
     "start_settings",

@@ -16,15 +16,11 @@ The rule (:class:`RacingRule`), applied to every running start that has had at l
    best FOM of any start, and it improved by less than ``agree`` (relative) over its last
    ``patience`` evaluations: it sits in a worse minimum while a better one is known.
 
-Confidence that the best answer is the global minimum (:func:`global_confidence`) is the
-Bayesian bound of Boender & Rinnooy Kan (Math. Programming 37, 1987): after ``n`` ended
-starts of which ``k`` reached the best answer, the probability that it is the global
-minimum is at least ``1 − (n+1)!(2n−k)! / ((2n+1)!(n−k)!)``, assuming the global minimum's
-basin of attraction is no smaller than any other's. ``k = 3`` gives about 0.95. That
-assumption fails on models whose best minimum has a small basin (X-ray_Reflectivity: most
-starts agree on a minimum 2 % above the best), so a solve also demands
-:func:`starts_needed` ended starts: enough that a basin reached by a fraction ``share`` of
-the starts is missed with probability at most ``1 − reliability``.
+When the answer is sure enough is :mod:`metagenx.solve.evidence`'s question: :meth:`Race.evidence`
+hands it the ended starts, each marked as a complete search (a start that converged on its own)
+or not (a scatter start, a start the race stopped, a start cut short).
+:func:`starts_needed` is an optional floor on top: enough ended starts that a basin reached by a
+fraction ``share`` of the starts is missed with probability at most ``1 − reliability``.
 """
 
 from __future__ import annotations
@@ -32,6 +28,8 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
+
+from metagenx.solve.evidence import Evidence, Outcome, evidence
 
 AGREE = 0.01
 """Two FOMs are the same answer when they differ by at most this fraction of the best."""
@@ -71,6 +69,8 @@ class Start:
     foms: list[float] = field(default_factory=list)
     elapsed: float = 0.0
     ended: bool = False
+    complete: bool = False
+    """Ended as a complete search: it converged on its own (not a scatter start, not stopped)."""
     stopped: str | None = None
     """Why the race stopped it (None: not stopped by the race)."""
 
@@ -132,11 +132,16 @@ class Race:
         """A progress report of a running start (elapsed in s since it started)."""
         self.starts.setdefault(start_id, Start(start_id)).add(evaluations, best_fom, elapsed)
 
-    def end(self, start_id: int, fom: float, evaluations: int, elapsed: float) -> None:
-        """A start ended (converged, stopped or failed: ``fom`` inf) with its final (polished) FOM."""
+    def end(self, start_id: int, fom: float, evaluations: int, elapsed: float, *, complete: bool) -> None:
+        """A start ended with its final (polished) FOM (inf: no fit).
+
+        ``complete``: its search ran its course (a full start that converged on its own); a start
+        the race stopped is never complete, whatever its owner says.
+        """
         start = self.starts.setdefault(start_id, Start(start_id))
         start.add(evaluations, fom, elapsed)
         start.ended = True
+        start.complete = complete and start.stopped is None
 
     def forget(self, start_id: int) -> None:
         """Drop a start that failed (it counts neither as a trial nor as a reference)."""
@@ -197,21 +202,13 @@ class Race:
         best = self.best
         return sum(1 for s in self.ended() if worse_by(s.best, best) <= self.rule.agree)
 
+    def evidence(self) -> Evidence:
+        """What the ended starts say about minima not yet seen (:mod:`metagenx.solve.evidence`)."""
+        return evidence((Outcome(s.best, s.complete) for s in self.ended()), self.rule.agree)
+
     def confidence(self) -> float:
-        """Lower bound on the probability that the best answer is the global minimum (0 before any end)."""
-        return global_confidence(len(self.ended()), self.agreeing())
-
-
-def global_confidence(starts: int, agreeing: int) -> float:
-    """Boender–Rinnooy Kan bound: P(best of ``starts`` is global | ``agreeing`` of them reached it)."""
-    n, k = starts, agreeing
-    if n <= 0 or k <= 0:
-        return 0.0
-    k = min(k, n)
-    log_miss = (
-        math.lgamma(n + 2) + math.lgamma(2 * n - k + 1) - math.lgamma(2 * n + 2) - math.lgamma(n - k + 1)
-    )
-    return 1.0 - math.exp(log_miss)
+        """Probability that the best answer is the global minimum, from :meth:`evidence` (0 at first)."""
+        return self.evidence().confidence
 
 
 def starts_needed(reliability: float, share: float) -> int:

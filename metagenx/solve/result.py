@@ -46,8 +46,8 @@ class SolveResult:
     """Outcome of :func:`metagenx.solve.solve`.
 
     ``agreeing``: starts whose final FOM lies within ``agree`` (1 %) of the best;
-    ``confidence``: lower bound on the probability that the best is the global minimum
-    (see :mod:`metagenx.solve.racing`); ``trace``: (s since start, best FOM so far) at each
+    ``confidence``: probability that the best is the global minimum, from the minima the starts
+    found and their number (see :mod:`metagenx.solve.evidence`); ``trace``: (s since start, best FOM so far) at each
     improvement; ``wall_time`` in s; ``stop_reason`` why the solve ended.
     """
 

@@ -14,16 +14,22 @@ START_DEFAULTS: dict[str, Any] = {"population": 20, "tolerance": 1e-2, "window":
 convergence rule (less than 1 % better over 10 generations) end DE early, and the local polish
 finishes (near a minimum it is far cheaper than DE); racing and restarts supply the diversity."""
 
+DEFAULT_BUDGET = 120.0
+"""Wall-time cap of a solve unless the user gives one, s: solves return once sure, usually far sooner."""
+
 
 @dataclass(frozen=True)
 class SolveSettings:
     """How to solve a model.
 
     Attributes:
-        fit: settings of every start (its ``seed`` is the base seed: start ``i`` uses ``seed + i``).
-        budget: wall-time budget of the whole solve, s (the final polish may add a little).
-        target_reliability: stop once the confidence that the best answer is the global minimum
-            reaches this (0.95 needs about three starts agreeing within 1 %).
+        fit: settings of every start (its ``seed`` is the solve's seed: each start's own seed is
+            derived from it, see :func:`metagenx.solve.solver.start_seed`).
+        budget: wall-time cap of the whole solve, s (the final polish may add a little); a solve
+            normally returns well before it, once it is sure enough.
+        target_reliability: return once the confidence that the best answer is the global
+            minimum reaches this (:mod:`metagenx.solve.evidence`: at 0.95, 7 finished searches
+            that all found the same minimum, 12 when they found two).
         slots: starts run at once (default: the executor's capacity).
         max_starts: starts launched at most.
         margin: racing: relative FOM gap at equal effort that stops a start (smaller: more aggressive).
@@ -35,13 +41,14 @@ class SolveSettings:
             random population, then the polish (a cheap local search from a random point, which
             reaches basins that full DE runs, drawn to the widest basin, rarely find).
         scatter_generations: DE generations of a scatter start before its polish.
-        share: smallest fraction of starts whose basin the solve guards against missing: it ends
-            on reliability only after ``log(1 − target_reliability) / log(1 − share)`` ended starts
-            (59 for 0.95 and 0.05).
+        share: optional guard for models known to hide their best minimum in a small basin: the
+            smallest fraction of starts whose basin the solve must not miss; it then ends on
+            reliability only after ``log(1 − target_reliability) / log(1 − share)`` ended starts
+            as well (59 for 0.95 and 0.05). None (the default): the evidence alone decides.
     """
 
     fit: FitSettings = field(default_factory=lambda: FitSettings(**START_DEFAULTS))
-    budget: float = 600.0
+    budget: float = DEFAULT_BUDGET
     target_reliability: float = 0.95
     slots: int | None = None
     max_starts: int = 200
@@ -51,7 +58,7 @@ class SolveSettings:
     agree: float = 0.01
     scatter: float = 0.5
     scatter_generations: int = 3
-    share: float = 0.05
+    share: float | None = None
 
     def __post_init__(self) -> None:
         if not self.budget > 0:
@@ -66,7 +73,7 @@ class SolveSettings:
             raise SettingsError("racing margin must be positive and agree between 0 and 1")
         if self.grace < 0 or self.patience < 1:
             raise SettingsError("racing grace must be ≥ 0 and patience ≥ 1 generations")
-        if not 0 < self.share < 1:
+        if self.share is not None and not 0 < self.share < 1:
             raise SettingsError(f"share must lie between 0 and 1, got {self.share}")
         if not 0 <= self.scatter < 1 or self.scatter_generations < 1:
             raise SettingsError("scatter must lie in [0, 1) and scatter_generations be at least 1")

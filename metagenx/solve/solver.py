@@ -2,12 +2,13 @@
 
 :func:`solve_on` (a solve job's coordinator calls it with its share of the controller's
 executor; :func:`metagenx.solve.local.solve` submits such a job) launches one start per free
-slot (seeds ``seed``, ``seed + 1``, …), feeds every progress event to a
-:class:`~metagenx.solve.racing.Race`, stops the starts the race names
-(their slots go to new starts), and ends when the confidence that the best answer is the
-global minimum reaches the target (and at least ``starts_needed`` starts ended, see
-:mod:`metagenx.solve.racing`), when the budget is spent, on ``stop_event``, or after
-``max_starts``. Starts alternate (``scatter``) between full DE starts and scatter starts (a
+slot (each start's seed derived from the solve's seed, :func:`start_seed`), feeds every
+progress event to a :class:`~metagenx.solve.racing.Race`, stops the starts the race names
+(their slots go to new starts), and ends as soon as the confidence that the best answer is
+the global minimum reaches the target (:mod:`metagenx.solve.evidence`: an estimate of the
+basins the starts have not found yet; with ``share`` set, also only after
+:func:`~metagenx.solve.racing.starts_needed` ended starts), when the budget is spent, on
+``stop_event``, or after ``max_starts``. Starts alternate (``scatter``) between full DE starts and scatter starts (a
 few DE generations from a random population, then the polish: a cheap local search from a
 random point). Each start that converges is polished in its runner; the best answer is
 then re-run as a short finishing task (the best parameters as start values, one generation
@@ -26,6 +27,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from metagenx.controller.coordinated import ExecutorShare, Inbox
 from metagenx.engine.result import FitResult, StopReason
@@ -80,7 +83,7 @@ class Solver:
         self.slots = min(settings.slots or share.capacity, settings.max_starts)
         self.base_seed = settings.fit.seed if settings.fit.seed is not None else int(time.time_ns() % 2**31)
         self.race = Race(self.rule(settings.fit.population or 50))
-        self.needed = starts_needed(settings.target_reliability, settings.share)
+        self.needed = 0 if settings.share is None else starts_needed(settings.target_reliability, settings.share)
         self.population_known = settings.fit.population is not None
         self.running: dict[int, Running] = {}
         self.starts: list[StartSummary] = []
@@ -125,7 +128,7 @@ class Solver:
     def launch(self) -> None:
         start_id = self.launched
         self.launched += 1
-        seed = (self.base_seed + start_id) % 2**32
+        seed = start_seed(self.base_seed, start_id)
         job_id = self.share.new_job_id(self.inbox)
         settings = {**self.settings.fit.to_dict(), "seed": seed}
         scatter = is_scatter(start_id, self.settings.scatter)
@@ -195,7 +198,9 @@ class Solver:
         result = event.result
         self.results[run.start_id] = result
         self.evaluations[run.start_id] = result.evaluations
-        self.race.end(run.start_id, result.fom, result.evaluations, result.wall_time)
+        converged = result.stop_reason in (StopReason.CONVERGED_FOM, StopReason.CONVERGED_SPREAD)
+        complete = converged and not run.scatter and run.stop_reason is None
+        self.race.end(run.start_id, result.fom, result.evaluations, result.wall_time, complete=complete)
         self.improved(result.fom)
         ended = "scatter" if run.scatter else "converged"
         outcome = run.stop_reason or ("budget" if result.stop_reason is StopReason.REQUESTED else ended)
@@ -224,14 +229,10 @@ class Solver:
             self.end_all("stopped on request")
         elif self.elapsed() >= self.settings.budget:
             self.end_all("time budget reached")
-        elif (
-            self.race.confidence() >= self.settings.target_reliability
-            and len(self.race.ended()) >= self.needed
-        ):
-            self.end_all(
-                f"target reliability reached: {self.race.agreeing()} of {len(self.race.ended())} "
-                f"ended starts agree (confidence {self.race.confidence():.3f})"
-            )
+        elif (evidence := self.race.evidence()).confidence >= self.settings.target_reliability and len(
+            self.race.ended()
+        ) >= self.needed:
+            self.end_all(f"sure enough (confidence {evidence.confidence:.3f}): {evidence.describe()}")
         elif self.launched >= self.settings.max_starts and not self.running:
             self.ending = "all starts used"
 
@@ -303,6 +304,17 @@ class Solver:
             )
             return best, artifacts, notes
         return final, artifacts, notes
+
+
+def start_seed(base_seed: int, start_id: int) -> int:
+    """The seed of start ``start_id`` of a solve seeded ``base_seed`` (a 32-bit integer).
+
+    Derived through NumPy's :class:`~numpy.random.SeedSequence` (the start's id as its spawn
+    key), so the starts of solves with different seeds share nothing, however close the seeds,
+    and the same seed always gives the same starts.
+    """
+    sequence = np.random.SeedSequence(base_seed, spawn_key=(start_id,))
+    return int(sequence.generate_state(1, dtype=np.uint32)[0])
 
 
 def failure_text(event: ExecutorEvent) -> str:

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from metagenx.solve.racing import Race, RacingRule, global_confidence, starts_needed
+from metagenx.solve.evidence import unseen_share
+from metagenx.solve.racing import Race, RacingRule, starts_needed
 from metagenx.solve.starts import is_scatter
 
 RULE = RacingRule(margin=0.5, grace=1000, patience=1500, agree=0.01)
@@ -76,26 +77,34 @@ def test_the_same_observations_give_the_same_decisions() -> None:
     assert set(stopped) == {1, 2, 3}, "everyone but the leader falls behind it"
 
 
-def test_agreement_and_confidence_count_ended_starts_within_one_percent() -> None:
+def test_agreement_and_evidence_count_ended_starts_within_one_percent() -> None:
     race = Race(RULE)
     for start, fom in enumerate((3.1257, 3.1301, 27.7, 3.1262)):
-        race.end(start, fom, 2000, 20.0)
+        race.end(start, fom, 2000, 20.0, complete=True)
     race.forget(5)
     assert race.best == 3.1257
     assert race.agreeing() == 3
-    assert race.confidence() == pytest.approx(global_confidence(4, 3))
-    assert global_confidence(3, 3) == pytest.approx(1 - 4 * 3 * 2 * 6 / math.factorial(7))
-    assert global_confidence(2, 2) == pytest.approx(0.9)
-    assert global_confidence(0, 0) == 0.0
-    assert global_confidence(5, 3) > 0.95 > global_confidence(3, 2)
+    evidence = race.evidence()
+    assert (evidence.searches, evidence.minima) == (4, 2)
+    assert race.confidence() == pytest.approx(1 - unseen_share(4, 2)) == pytest.approx(0.5)
+
+
+def test_a_start_the_race_stopped_is_not_a_complete_search() -> None:
+    race = Race(RULE)
+    race.end(0, 1.0, 3000, 30.0, complete=True)
+    feed(race, 1, [(1000, 9.0), (1500, 9.0), (3000, 9.0)])
+    assert race.starts[1].stopped is not None
+    race.end(1, 9.0, 3000, 30.0, complete=True)
+    assert not race.starts[1].complete
+    assert (race.evidence().searches, race.evidence().minima) == (1, 1), "its FOM is no minimum seen"
 
 
 def test_a_failed_start_is_forgotten() -> None:
     race = Race(RULE)
-    race.end(0, 1.0, 100, 1.0)
+    race.end(0, 1.0, 100, 1.0, complete=True)
     race.observe(1, 0.1, 10, 5.0)
     race.forget(1)
-    assert race.confidence() == pytest.approx(global_confidence(1, 1))
+    assert race.evidence().searches == 1 and race.confidence() == 0.0, "one search proves nothing"
     assert race.decide() == []
 
 
