@@ -1,36 +1,38 @@
-"""Benchmark: time to solution of `metagenx solve` vs GenX's own optimizer, ERT as in COCO/BBOB.
+"""Benchmark: time to a trustworthy answer, three sides on equal cores, ERT as in COCO/BBOB.
 
-For each model and seed:
+Per model, on the same machine in one invocation, every side using all ``--cores`` cores:
 
-* GenX: its own ``DiffEv`` with the file's settings and GenX's default stopping rule (its
-  generation budget), one start, in a fresh process, timed per generation, capped at
-  ``--genx-cap`` s. GenX runs single-process (its default), so it uses one of the cores;
-  ``--genx-parallel 2`` runs two GenX runs side by side, each on a core of its own (each
-  process is single-threaded: its CPU time is its wall time, within 2 %), which halves the
-  benchmark's duration on 2 cores.
-* metagenx: ``solve`` with its default settings (racing starts on every core, polish,
-  stop at the target reliability), budget ``--solve-budget`` s, alone on the machine. Its
-  clock starts before its runner processes are spawned, so it includes their start-up
-  (~1 s); GenX's clock starts after its model is loaded.
+(a) **GenX**: its own ``DiffEv`` with the file's settings and GenX's own stopping rule (its
+    generation budget), capped at ``--genx-cap`` s; one run per core, side by side, each
+    process single-threaded, timed per generation.
+(b) **restarts**, the strong baseline an expert would use: the same optimizer (the file's
+    settings, metagenx's convergence rule, ``metagenx fit``'s kernel choice) restarted with a
+    new seed whenever it converges, one restart stream per core, each stream ending at its
+    first success or after ``--stream-cap`` s. Every fit of a stream is one trial.
+(c) **solve**: ``metagenx solve`` with its defaults (its starts on every core, its own rule to
+    return), run to its own end; its seed derives every start's seed, so solves with different
+    seeds share no start.
 
-As in COCO, a run ends when it reaches the target (``--run-out``: every run goes on to its
-own end, which adds the metagenx "ERT to answer" column: the time until a solve returns).
-Every finished run is appended to ``--record`` (JSON lines) as soon as it ends, and runs
-already in that file with the same model, side, seed, limit and target are not run again:
-an interrupted benchmark is resumed by running the same command again.
+Target: within 1 % of the best-known FOM (``bench/reference_foms.json``, established by long
+runs: ``--establish``). Per side: success rate, median time-to-target of the successful
+trials, and COCO's expected running time ERT = (time of all trials: up to the target for the
+successful ones, whole for the others) / (successful trials). Sides (a) and (b) run one
+trial per core at a time, so their wall-clock ERT on the machine is their per-core ERT divided
+by the cores; their CPU-seconds ERT is the per-core ERT itself. For (c) the wall-clock ERT
+counts each solve up to its time-to-target, its CPU-seconds ERT the CPU time of the solve's
+processes, scaled to the time-to-target; its **reliability** is the share of solves whose
+answer (what it returned) reaches the target, and **returned / time-to-target** the median
+over solves of the time until it returned divided by the time until it first reached the
+target. Then the ERT ratios (a)/(c) and (b)/(c), wall and CPU, per model and their geometric
+means, and the cost of one FOM evaluation on the kernels metagenx chooses against GenX's own.
 
-Target: within 1 % of the best-known FOM of the model (``bench/reference_foms.json``,
-established by long runs: ``--establish``). Per side and model it prints the success rate,
-the median time-to-target of the successful runs, and the expected running time
-ERT = (time of all runs: up to the target for successful ones, the whole run for the
-others) / (number of successful runs); with ``--run-out``, for metagenx also the ERT
-counting every solve's whole wall time (the time until it returns its answer). Then the
-ERT ratio GenX/metagenx per model and its geometric mean.
+Every finished trial is appended to ``--record`` (JSON lines) as soon as it ends; trials already
+in that file with the same model, side, seed, limit and target are not run again, so an
+interrupted benchmark resumes by running the same command again.
 
-    python bench/time_to_solution.py                       # 20 seeds, GenX cap 600 s (hours)
-    python bench/time_to_solution.py --genx-parallel 2 --record runs.jsonl   # as run for the README
+    python bench/time_to_solution.py --record runs.jsonl    # 20 per side and model (hours for GenX)
     python bench/time_to_solution.py --seeds 5 --genx-cap 120
-    python bench/time_to_solution.py --quick               # smoke: SuperAdam, 1 seed, small caps
+    python bench/time_to_solution.py --quick                # smoke: SuperAdam, 1 seed, small caps
     python bench/time_to_solution.py --establish --models D17_TOF_SiO.hgx   # long runs → reference
 """
 
@@ -41,12 +43,14 @@ import json
 import math
 import multiprocessing
 import os
+import resource
 import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +62,11 @@ SINGLE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "
 
 @dataclass
 class Run:
-    """One run: time to target (s, None: missed), its whole time (s), its best FOM, its seed.
+    """One trial: time to target (s, None: missed), its whole time (s), its best FOM, its seed.
 
-    ``generations``: GenX generations done (GenX runs only); ``cpu``: CPU time of the GenX
-    process, s (equal to ``total`` when the run had a core to itself).
+    ``generations``: GenX generations done (GenX runs only); ``cpu``: CPU time of the trial's
+    processes, s (a single-threaded run on a core of its own: equal to ``total``);
+    ``returned_fom``: for a solve, the FOM of the answer it returned.
     """
 
     time_to_target: float | None
@@ -70,13 +75,25 @@ class Run:
     seed: int = 0
     generations: int | None = None
     cpu: float | None = None
+    returned_fom: float | None = None
+
+
+@dataclass
+class Stream:
+    """One restart stream of side (b): its fits in order (each a :class:`Run`), on one core."""
+
+    fits: list[Run] = field(default_factory=list)
+
+
+def cpu_now() -> float:
+    """CPU time of this process and of its ended children, s."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def genx_run(path: str, seed: int, cap: float, target: float, stop_at_target: bool = True) -> Run:
-    """GenX's DiffEv exactly as the file configures it, one process, stopped at its own rule or ``cap``.
-
-    With ``stop_at_target`` the run also ends at the generation that reaches ``target``.
-    """
+    """Side (a): GenX's DiffEv exactly as the file configures it, one process, stopped at its own
+    rule or ``cap``; with ``stop_at_target`` also at the generation that reaches ``target``."""
     import numpy as np
 
     from metagenx.engine.runtime import genx
@@ -117,45 +134,88 @@ def genx_run(path: str, seed: int, cap: float, target: float, stop_at_target: bo
     return Run(hit[0] if hit else None, total, best[0], seed, generations[0], time.process_time() - cpu)
 
 
-def solve_run(
-    path: str,
-    seed: int,
-    budget: float,
-    target: float,
-    reliability: float | None,
-    stop_at_target: bool = False,
-) -> Run:
-    """One ``solve`` with its default settings; ``stop_at_target``: ends once its best reaches ``target``."""
-    from metagenx.solve import SolveSettings, solve, start_settings
-    from metagenx.solve.starts import SolveProgress
+class TargetWatch:
+    """A fit's progress callback: notes when the best FOM first reaches ``target`` (s into the fit)
+    and stops the fit then, or once it has run ``limit`` s."""
 
-    settings = SolveSettings(fit=start_settings({"seed": seed}), budget=budget)
+    def __init__(self, target: float, limit: float) -> None:
+        self.target, self.limit = target, limit
+        self.hit: float | None = None
+        self.stop = threading.Event()
+
+    def __call__(self, progress: Any) -> None:
+        if self.hit is None and progress.best_fom <= self.target:
+            self.hit = progress.elapsed
+            self.stop.set()
+        if progress.elapsed >= self.limit:
+            self.stop.set()
+
+
+def restart_stream(path: str, stream: int, cap: float, target: float) -> Stream:
+    """Side (b): ``metagenx fit``'s optimizer restarted whenever it converges, on one core.
+
+    Each fit starts from the file (reloaded, untimed) with its own seed, the file's optimizer
+    settings and metagenx's convergence rule, on the kernels ``metagenx fit`` chooses; the
+    stream ends at its first fit that reaches ``target`` (timed to that moment) or once its
+    fits have taken ``cap`` s (the last fit is cut at the cap)."""
+    import numpy as np
+
+    from metagenx.engine.fit import run_fit
+    from metagenx.engine.kernels import choose
+    from metagenx.engine.model import GenxModel
+    from metagenx.engine.settings import FitSettings
+
+    seeds = np.random.SeedSequence(stream).generate_state(1000, dtype=np.uint32)
+    result = Stream()
+    spent = 0.0
+    for seed in (int(s) for s in seeds):
+        model = GenxModel.load(path)
+        choose(model)
+        watch = TargetWatch(target, cap - spent)
+        fit = run_fit(model, FitSettings(seed=seed), progress=watch, stop_event=watch.stop)
+        total = watch.hit if watch.hit is not None else fit.wall_time
+        result.fits.append(Run(watch.hit, total, fit.fom, seed, fit.generations, total))
+        spent += total
+        if watch.hit is not None or spent >= cap:
+            return result
+    return result
+
+
+def solve_run(path: str, seed: int, budget: float | None, target: float, reliability: float | None) -> Run:
+    """Side (c): one ``solve`` with its default settings (``budget`` None: its default), run to its end."""
+    from metagenx.solve import SolveSettings, solve, start_settings
+
+    settings = SolveSettings(fit=start_settings({"seed": seed}))
+    if budget is not None:
+        settings = settings.replace(budget=budget)
     if reliability is not None:
         settings = settings.replace(target_reliability=reliability)
-    reached = threading.Event()
-
-    def watch(progress: SolveProgress) -> None:
-        if stop_at_target and progress.best_fom <= target:
-            reached.set()
-
-    result = solve(path, settings, progress=watch, stop_event=reached)
-    return Run(result.time_to(target), result.wall_time, result.fom, seed)
+    cpu = cpu_now()
+    result = solve(path, settings)
+    return Run(
+        result.time_to(target),
+        result.wall_time,
+        result.fom,
+        seed,
+        cpu=cpu_now() - cpu,
+        returned_fom=result.fom,
+    )
 
 
 def single_threaded() -> None:
-    """Pool initializer: keep a side-by-side GenX run on one core (read by numerical libraries at import)."""
+    """Pool initializer: keep a side-by-side run on one core (read by numerical libraries at import)."""
     for name in SINGLE_THREAD:
         os.environ[name] = "1"
 
 
-def fresh(function: Any, *args: Any) -> Any:
+def fresh(function: Callable[..., Any], *args: Any) -> Any:
     """Run ``function(*args)`` in a fresh spawned process (GenX keeps process-wide state)."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(function, *args).result()
 
 
 def run_key(model: str, side: str, seed: int, limit: float, target: float, stop: bool) -> dict[str, Any]:
-    """What makes two runs the same run: ``limit`` is GenX's cap or the solve's budget, s."""
+    """What makes two trials the same: ``limit`` is GenX's cap, a stream's cap or a solve's budget, s."""
     return {
         "model": model,
         "side": side,
@@ -167,16 +227,16 @@ def run_key(model: str, side: str, seed: int, limit: float, target: float, stop:
 
 
 class Record:
-    """The runs done so far, one JSON line each in ``path`` (None: kept in memory only)."""
+    """The trials done so far, one JSON line each in ``path`` (None: kept in memory only)."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.done: dict[str, Run] = {}
+        self.done: dict[str, Any] = {}
         if path is not None and path.exists():
             for line in path.read_text().splitlines():
                 if line.strip():
                     entry = json.loads(line)
-                    self.done[self.identity(entry["key"])] = Run(**entry["run"])
+                    self.done[self.identity(entry["key"])] = entry
 
     @staticmethod
     def identity(key: dict[str, Any]) -> str:
@@ -184,87 +244,133 @@ class Record:
             {**key, "limit": round(key["limit"], 3), "target": f"{key['target']:.9g}"}, sort_keys=True
         )
 
-    def get(self, key: dict[str, Any]) -> Run | None:
-        return self.done.get(self.identity(key))
+    def get_run(self, key: dict[str, Any]) -> Run | None:
+        entry = self.done.get(self.identity(key))
+        return None if entry is None else Run(**entry["run"])
 
-    def add(self, key: dict[str, Any], run: Run) -> Run:
-        """Keep ``run`` (appended to the file at once) and say how it went on stderr."""
-        self.done[self.identity(key)] = run
+    def get_stream(self, key: dict[str, Any]) -> Stream | None:
+        entry = self.done.get(self.identity(key))
+        return None if entry is None else Stream([Run(**fit) for fit in entry["fits"]])
+
+    def keep(self, key: dict[str, Any], entry: dict[str, Any], summary: str) -> None:
+        """Keep ``entry`` (appended to the file at once) and say how it went on stderr."""
+        entry = {"key": key, **entry}
+        self.done[self.identity(key)] = entry
         if self.path is not None:
             with self.path.open("a") as file:
-                file.write(json.dumps({"key": key, "run": asdict(run)}) + "\n")
+                file.write(json.dumps(entry) + "\n")
+        print(f"    {key['model']} {key['side']} seed {key['seed']}: {summary}", file=sys.stderr, flush=True)
+
+    def add_run(self, key: dict[str, Any], run: Run) -> Run:
         outcome = "missed" if run.time_to_target is None else f"target at {run.time_to_target:.1f} s"
-        print(
-            f"    {key['model']} {key['side']} seed {key['seed']}: {outcome}, ran {run.total:.1f} s, "
-            f"FOM {run.fom:.6g}",
-            file=sys.stderr,
-            flush=True,
-        )
+        self.keep(key, {"run": asdict(run)}, f"{outcome}, ran {run.total:.1f} s, FOM {run.fom:.6g}")
         return run
 
+    def add_stream(self, key: dict[str, Any], stream: Stream) -> Stream:
+        hits = sum(f.time_to_target is not None for f in stream.fits)
+        spent = sum(f.total for f in stream.fits)
+        self.keep(
+            key,
+            {"fits": [asdict(f) for f in stream.fits]},
+            f"{len(stream.fits)} fits, {hits} hit, {spent:.1f} s",
+        )
+        return stream
 
-def genx_side(
+
+def side_by_side(
     record: Record,
-    name: str,
-    path: str,
-    seeds: list[int],
-    cap: float,
-    target: float,
-    stop: bool,
-    parallel: int,
-) -> list[Run]:
-    """GenX's runs of ``seeds`` (taken from ``record`` where done), ``parallel`` side by side."""
-    keys = {s: run_key(name, "genx", s, cap, target, stop) for s in seeds}
-    done = {s: run for s in seeds if (run := record.get(keys[s])) is not None}
-    missing = [s for s in seeds if s not in done]
+    keys: dict[int, dict[str, Any]],
+    work: Callable[..., Any],
+    arguments: tuple[Any, ...],
+    cores: int,
+    stream: bool,
+) -> dict[int, Any]:
+    """Trials ``work(path, seed, *rest)`` (``arguments`` = ``(path, *rest)``) of ``keys`` (seed →
+    key), ``cores`` at a time, one single-threaded process each."""
+    get = record.get_stream if stream else record.get_run
+    done = {s: found for s, key in keys.items() if (found := get(key)) is not None}
+    missing = [s for s in keys if s not in done]
     if missing:
         context = multiprocessing.get_context("spawn")
-        initializer = single_threaded if parallel > 1 else None
         with ProcessPoolExecutor(
-            parallel, mp_context=context, initializer=initializer, max_tasks_per_child=1
+            cores, mp_context=context, initializer=single_threaded, max_tasks_per_child=1
         ) as pool:
-            futures = {pool.submit(genx_run, path, s, cap, target, stop): s for s in missing}
+            path, *rest = arguments
+            futures = {pool.submit(work, path, s, *rest): s for s in missing}
             for future in as_completed(futures):
                 seed = futures[future]
-                done[seed] = record.add(keys[seed], future.result())
-    return [done[s] for s in seeds]
+                add = record.add_stream if stream else record.add_run
+                done[seed] = add(keys[seed], future.result())
+    return done
 
 
-def solve_side(
-    record: Record, name: str, path: str, seeds: list[int], budget: float, target: float, stop: bool
-) -> list[Run]:
-    """metagenx's solves of ``seeds`` (taken from ``record`` where done), one at a time."""
-    runs = []
-    for seed in seeds:
-        key = run_key(name, "metagenx", seed, budget, target, stop)
-        run = record.get(key) or record.add(key, fresh(solve_run, path, seed, budget, target, None, stop))
-        runs.append(run)
-    return runs
+def ert(trials: list[Run], *, whole: bool = False) -> float:
+    """COCO's expected running time, s; ``whole``: count every trial's whole time, hit or not.
 
-
-def ert(runs: list[Run], *, whole: bool = False) -> float:
-    """COCO's expected running time, s; ``whole``: count every run's whole time, hit or not.
-
-    With no successful run the ERT is unbounded; this returns the lower bound it would have
-    with one success (the time of all runs), flagged by :func:`solved_none`.
+    With no successful trial the ERT is unbounded; this returns the lower bound it would have
+    with one success (the time of all trials), flagged by :func:`solved_none`.
     """
-    hits = [r for r in runs if r.time_to_target is not None]
-    spent = sum(r.total if whole or r.time_to_target is None else r.time_to_target for r in runs)
+    hits = [r for r in trials if r.time_to_target is not None]
+    spent = sum(r.total if whole or r.time_to_target is None else r.time_to_target for r in trials)
     return spent / max(len(hits), 1)
 
 
-def solved_none(runs: list[Run]) -> bool:
-    return all(r.time_to_target is None for r in runs)
+def cpu_ert(solves: list[Run]) -> float:
+    """CPU-seconds ERT of solves: each one's CPU time, scaled to its time-to-target when it hit."""
+    hits = [r for r in solves if r.time_to_target is not None]
+    spent = 0.0
+    for run in solves:
+        cpu = run.cpu if run.cpu is not None else run.total
+        spent += cpu if run.time_to_target is None else cpu * run.time_to_target / max(run.total, 1e-9)
+    return spent / max(len(hits), 1)
 
 
-def describe(label: str, runs: list[Run]) -> str:
-    hits = [r.time_to_target for r in runs if r.time_to_target is not None]
-    median = f"{statistics.median(hits):7.1f} s" if hits else "      –  "
-    return (
-        f"  {label:<9} success {len(hits):>2}/{len(runs):<2} ({100 * len(hits) / len(runs):3.0f} %)  "
-        f"median time-to-target {median}  ERT {'>' if solved_none(runs) else ' '}{ert(runs):8.1f} s  "
-        f"best FOM {min(r.fom for r in runs):.6g}"
-    )
+def solved_none(trials: list[Run]) -> bool:
+    return all(r.time_to_target is None for r in trials)
+
+
+@dataclass
+class Side:
+    """A side's figures on one model: wall-clock and CPU-seconds ERT on the machine, s."""
+
+    label: str
+    trials: list[Run]
+    wall_ert: float
+    cpu_ert: float
+
+    def line(self, extra: str = "") -> str:
+        hits = [r.time_to_target for r in self.trials if r.time_to_target is not None]
+        median = f"{statistics.median(hits):6.1f} s" if hits else "     –  "
+        bound = ">" if solved_none(self.trials) else " "
+        rate = f"{len(hits):>3}/{len(self.trials):<3} ({100 * len(hits) / len(self.trials):3.0f} %)"
+        erts = f"{bound}{self.wall_ert:7.1f} s wall, {bound}{self.cpu_ert:7.1f} CPU-s"
+        return f"  {self.label:<12} success {rate}  median time-to-target {median}  ERT {erts}{extra}"
+
+
+def per_core_side(label: str, trials: list[Run], cores: int) -> Side:
+    """A side that runs one single-threaded trial per core: wall ERT = per-core ERT / cores."""
+    per_core = ert(trials)
+    return Side(label, trials, per_core / cores, per_core)
+
+
+def geometric_mean(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v) and v > 0]
+    return math.exp(sum(math.log(v) for v in finite) / len(finite)) if finite else math.nan
+
+
+def evaluation_costs(models: list[str], folder: str) -> dict[str, tuple[float, float, str]]:
+    """Per model: (GenX's own ms per evaluation, metagenx's chosen ms, the kernels chosen), one core."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from kernels import time_side
+
+    costs = {}
+    for name in models:
+        model = Path(folder) / name
+        numba = statistics.median(time_side("numba", model, 100)[1] for _ in range(3))
+        numpy = statistics.median(time_side("numpy", model, 100)[1] for _ in range(3))
+        chosen = "numba" if numba < numpy else "numpy"
+        costs[name] = (1000 * numba, 1000 * min(numba, numpy), chosen)
+    return costs
 
 
 def establish(models: list[str], folder: str, budget: float, seeds: int) -> None:
@@ -291,63 +397,119 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--models", nargs="*", default=list(MODELS))
-    parser.add_argument("--seeds", type=int, default=20, help="runs per side and model")
-    parser.add_argument("--genx-cap", type=float, default=600.0, help="cap on each GenX run, s")
-    parser.add_argument("--solve-budget", type=float, default=600.0, help="budget of each metagenx solve, s")
-    parser.add_argument("--genx-parallel", type=int, default=1, help="GenX runs side by side (≤ cores)")
-    parser.add_argument("--run-out", action="store_true", help="runs go on past the target to their own end")
-    parser.add_argument("--record", type=Path, help="JSON lines of finished runs; resumes from it")
-    parser.add_argument("--quick", action="store_true", help="smoke: SuperAdam, 1 seed, caps 5 s and 10 s")
+    parser.add_argument("--seeds", type=int, default=20, help="trials per side and model (streams for b)")
+    parser.add_argument("--streams", type=int, help="restart streams per model (default: --seeds)")
+    parser.add_argument("--genx-cap", type=float, default=600.0, help="cap on each GenX run (a), s")
+    parser.add_argument("--stream-cap", type=float, default=300.0, help="cap on each restart stream (b), s")
+    parser.add_argument("--solve-budget", type=float, help="budget of each solve (c), s (default: solve's)")
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 1, help="cores every side uses")
+    parser.add_argument("--record", type=Path, help="JSON lines of finished trials; resumes from it")
+    parser.add_argument("--quick", action="store_true", help="smoke: SuperAdam, 1 seed, small caps")
     parser.add_argument("--establish", action="store_true", help="long solves to set the reference FOMs")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args()
     if args.quick:
-        args.models, args.seeds, args.genx_cap, args.solve_budget = ["SuperAdam_SiO.hgx"], 1, 5.0, 10.0
-        args.run_out = True
-    if not 1 <= args.genx_parallel <= (os.cpu_count() or 1):
-        parser.error(f"--genx-parallel must be between 1 and the number of cores ({os.cpu_count()})")
+        args.models, args.seeds, args.genx_cap, args.stream_cap = ["SuperAdam_SiO.hgx"], 1, 5.0, 10.0
+        args.solve_budget = args.solve_budget or 20.0
+    if not 1 <= args.cores <= (os.cpu_count() or 1):
+        parser.error(f"--cores must be between 1 and the number of cores ({os.cpu_count()})")
 
     from metagenx.engine.runtime import examples_dir
 
     folder = examples_dir()
     if args.establish:
-        establish(args.models, folder, args.solve_budget, args.seeds)
+        establish(args.models, folder, args.solve_budget or 600.0, args.seeds)
         return
     reference = json.loads(REFERENCE.read_text())
     record = Record(args.record)
-    stop = not args.run_out
+    budget_text = "its default budget" if args.solve_budget is None else f"budget {args.solve_budget:g} s"
     print(
-        f"time to solution on {os.cpu_count()} cores: {args.seeds} seeds per side, GenX capped at "
-        f"{args.genx_cap:g} s ({args.genx_parallel} side by side), solve budget {args.solve_budget:g} s, "
-        f"target within {100 * AGREE:g} % of the best-known FOM, "
-        f"runs {'stop at the target' if stop else 'run out'}; "
-        f"load average at start {os.getloadavg()[0]:.1f}",
+        f"time to solution on {args.cores} cores per side: (a) GenX, one run per core, capped at "
+        f"{args.genx_cap:g} s; (b) restarts, one stream per core, capped at {args.stream_cap:g} s; "
+        f"(c) solve, {budget_text}; {args.seeds} trials per side and model; target within "
+        f"{100 * AGREE:g} % of the best-known FOM; load average at start {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     seeds = list(range(1, args.seeds + 1))
-    ratios, raw = [], {}
+    streams = list(range(1, (args.streams or args.seeds) + 1))
+    limit = args.solve_budget if args.solve_budget is not None else 0.0
+    ratios_a: list[float] = []
+    ratios_b: list[float] = []
+    cpu_ratios_a: list[float] = []
+    cpu_ratios_b: list[float] = []
+    raw: dict[str, Any] = {}
     for name in args.models:
         target = reference[name]["fom"] * (1 + AGREE)
         path = f"{folder}/{name}"
-        genx_runs = genx_side(record, name, path, seeds, args.genx_cap, target, stop, args.genx_parallel)
-        ours = solve_side(record, name, path, [1000 * s for s in seeds], args.solve_budget, target, stop)
-        ratio = math.nan if solved_none(ours) else ert(genx_runs) / ert(ours)
-        ratios.append(ratio)
+        genx = side_by_side(
+            record,
+            {s: run_key(name, "genx", s, args.genx_cap, target, True) for s in seeds},
+            genx_run,
+            (path, args.genx_cap, target, True),
+            args.cores,
+            stream=False,
+        )
+        restarts = side_by_side(
+            record,
+            {s: run_key(name, "restarts", s, args.stream_cap, target, True) for s in streams},
+            restart_stream,
+            (path, args.stream_cap, target),
+            args.cores,
+            stream=True,
+        )
+        solves = []
+        for seed in seeds:
+            key = run_key(name, "solve", seed, limit, target, False)
+            solves.append(
+                record.get_run(key)
+                or record.add_run(key, fresh(solve_run, path, seed, args.solve_budget, target, None))
+            )
+        a = per_core_side("(a) GenX", [genx[s] for s in seeds], args.cores)
+        b = per_core_side("(b) restart", [f for s in streams for f in restarts[s].fits], args.cores)
+        c = Side("(c) solve", solves, ert(solves), cpu_ert(solves))
+        reliable = sum(r.returned_fom is not None and r.returned_fom <= target for r in solves)
+        returned = [r.total / r.time_to_target for r in solves if r.time_to_target]
         print(f"{name}: best-known FOM {reference[name]['fom']:.6g}, target ≤ {target:.6g}")
-        print(describe("GenX", genx_runs))
-        answer = f"  (ERT to answer {ert(ours, whole=True):.1f} s)" if not stop else ""
-        print(describe("metagenx", ours) + answer)
-        bound = " (at least: GenX never reached the target)" if solved_none(genx_runs) else ""
-        print(f"  ERT ratio GenX/metagenx {ratio:.2f}{bound}", flush=True)
+        print(a.line())
+        print(b.line())
+        after = statistics.median(r.total for r in solves)
+        times = statistics.median(returned) if returned else math.nan
+        print(
+            c.line(
+                f"; reliability {reliable}/{len(solves)}; returned after {after:.1f} s, {times:.2f}× its TTT"
+            )
+        )
+        ratio = {
+            "a/c": a.wall_ert / c.wall_ert,
+            "b/c": b.wall_ert / c.wall_ert,
+            "a/c cpu": a.cpu_ert / c.cpu_ert,
+            "b/c cpu": b.cpu_ert / c.cpu_ert,
+        }
+        ratios_a.append(ratio["a/c"])
+        ratios_b.append(ratio["b/c"])
+        cpu_ratios_a.append(ratio["a/c cpu"])
+        cpu_ratios_b.append(ratio["b/c cpu"])
+        bound = " (at least: GenX never reached the target)" if solved_none(a.trials) else ""
+        print(
+            f"  ERT ratios, wall: (a)/(c) {ratio['a/c']:.1f}{bound}, (b)/(c) {ratio['b/c']:.2f}; "
+            f"CPU-seconds: (a)/(c) {ratio['a/c cpu']:.1f}, (b)/(c) {ratio['b/c cpu']:.2f}",
+            flush=True,
+        )
         raw[name] = {
             "target": target,
-            "genx": [asdict(r) for r in genx_runs],
-            "metagenx": [asdict(r) for r in ours],
+            "genx": [asdict(r) for r in a.trials],
+            "restarts": [asdict(r) for r in b.trials],
+            "solve": [asdict(r) for r in solves],
+            "ratios": ratio,
         }
-    finite = [r for r in ratios if math.isfinite(r) and r > 0]
-    if finite:
-        geometric = math.exp(sum(math.log(r) for r in finite) / len(finite))
-        print(f"geometric mean of the ERT ratios over {len(finite)} model(s): {geometric:.2f}")
+    print(
+        f"geometric means over {len(args.models)} model(s): wall (a)/(c) {geometric_mean(ratios_a):.1f}, "
+        f"(b)/(c) {geometric_mean(ratios_b):.2f}; CPU-seconds (a)/(c) {geometric_mean(cpu_ratios_a):.1f}, "
+        f"(b)/(c) {geometric_mean(cpu_ratios_b):.2f}"
+    )
+    print("cost of one FOM evaluation, one core: GenX's own kernels (numba) vs metagenx's choice")
+    for name, (own, chosen, kernels) in evaluation_costs(args.models, folder).items():
+        print(f"  {name:<24} GenX {own:6.2f} ms, metagenx {chosen:6.2f} ms ({kernels}): {chosen / own:.2f}")
     if args.json:
         args.json.write_text(json.dumps(raw, indent=2))
 
