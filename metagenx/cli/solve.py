@@ -94,16 +94,21 @@ def solve_settings(
 
 
 def show_solve(console: Console, result: SolveResult) -> None:
+    from metagenx.cli.solve_words import agrees, confidence_words, ending_words, start_words, where_words
+
     console.print(parameter_table(result.best))
-    starts = Table("start", "seed", "FOM", "evals", "s", "outcome", title="Starts")
+    starts = Table(
+        "start", "seed", "FOM", "same answer", "evaluations", "time, s", "what it did", title="Starts"
+    )
     for s in result.starts:
         starts.add_row(
             str(s.start_id),
             str(s.seed),
             f"{s.fom:.6g}",
+            "yes" if agrees(s, result.fom) else "no",
             str(s.evaluations),
             f"{s.ended - s.launched:.1f}",
-            ("polished, " if s.polished else "") + s.outcome,
+            start_words(s),
         )
     console.print(starts)
     spread = Table("parameter", "best", "mean", "std", "min", "max", title="Spread over agreeing starts")
@@ -113,17 +118,17 @@ def show_solve(console: Console, result: SolveResult) -> None:
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
     console.print(
-        f"best FOM ({result.best.fom_name}) [bold]{result.fom:.6g}[/]; {result.agreeing} of "
-        f"{len(result.starts)} starts agree within 1 % (confidence {result.confidence:.3f}); "
-        f"{result.wall_time:.1f} s; ended: {result.stop_reason}",
+        f"best FOM ({result.best.fom_name}) [bold]{result.fom:.6g}[/] in {result.wall_time:.1f} s",
         highlight=False,
     )
+    console.print(confidence_words(result), highlight=False)
+    console.print(ending_words(result), highlight=False)
     if not result.best.complete:
         console.print(
             "[bold yellow]interrupted:[/] this is the best fit found before the stop, not the solve's "
             "answer (result.json says complete: false); run the solve again for one",
             highlight=False,
         )
-    folder = Path(result.outputs["model"]).parent if "model" in result.outputs else None
-    if folder is not None:
-        console.print(f"wrote {result.outputs['model']} and result.json, solve.json, plots in {folder}")
+    where = where_words(result)
+    if where is not None:
+        console.print(where, highlight=False)

@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
-from metagenx.cli.app import FITTING, app
+from metagenx.cli.app import FITTING, app, state
 from metagenx.cli.console import make_console
 from metagenx.cli.options import with_fit_settings
 from metagenx.cli.signals import STOP_TUNE, stop_on_signals
 from metagenx.engine.settings import FitSettings
 from metagenx.solve.settings_file import SettingsFile
-from metagenx.solve.tune import TuneSettings, study_name_for
+from metagenx.solve.tune import TuneResult, TuneSettings, study_name_for
 
 TUNED = ("km", "kr", "population", "strategy", "tolerance", "window", "polish")
 
@@ -67,6 +68,9 @@ def tune_command(
     from metagenx.store import open_store
 
     console = make_console()
+    quiet_optuna()
+    data_dir = data_dir.resolve()
+    console.print(where_data_lives(data_dir, db), highlight=False)
     fixed = {k: v for k, v in given_settings.fit.items() if k not in TUNED and k != "seed"}
     chosen = TuneSettings(
         trials=trials,
@@ -94,9 +98,52 @@ def tune_command(
             )
     finally:
         store.close()
+    show_tune(console, result)
+
+
+def quiet_optuna() -> None:
+    """Optuna's own log lines (one per trial, 16-digit numbers) only with ``metagenx --debug``."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.INFO if state.debug else optuna.logging.WARNING)
+
+
+def where_data_lives(data_dir: Path, db: str | None) -> str:
+    """One line: where the tune's job and its Optuna study are kept (and that the folder is new)."""
+    new = "" if data_dir.exists() else " (a new folder)"
+    store = "the database given by --db/METAGENX_DB" if db else f"{data_dir / 'metagenx.db'}"
+    return (
+        f"tune data in {data_dir}{new}: the tune job in {store}, its Optuna study beside it; "
+        "choose the folder with --data-dir or METAGENX_DATA_DIR"
+    )
+
+
+def show_tune(console: Console, result: TuneResult) -> None:
+    """The tune's best settings (3 significant digits), what its score means and its files."""
+    from metagenx.solve.tune import describe_settings
+
     value = result.best_value
-    ert = f"{math.exp(value):.1f} s" if value is not None else "n/a"
-    console.print(f"study {result.study_name!r} in {result.storage}: {result.trials} trials")
-    console.print(f"best: geometric-mean ERT {ert}; fit {result.best_fit}; solve {result.best_solve}")
-    for key, path in result.outputs.items():
-        console.print(f"  {key}: {path}", highlight=False)
+    console.print(
+        f"study {result.study_name!r} in {result.storage}: {result.trials} trial(s)", highlight=False
+    )
+    if value is None:
+        console.print("no trial finished, so there are no best settings yet", highlight=False)
+    else:
+        console.print(
+            f"best: ERT {math.exp(value):.3g} s, the expected time for a solve to reach the best known FOM "
+            "(within 1 %), geometric mean over the models",
+            highlight=False,
+        )
+        console.print(f"  fit settings: {describe_settings(result.best_fit)}", highlight=False)
+        if result.best_solve:
+            console.print(f"  solve settings: {describe_settings(result.best_solve)}", highlight=False)
+    outputs = result.outputs
+    if "settings" in outputs:
+        best = outputs["settings"]
+        console.print(f"best settings: {best} (use: metagenx solve MODEL --settings {best})", highlight=False)
+    if "trials_csv" in outputs:
+        console.print(f"every trial: {outputs['trials_csv']}", highlight=False)
+    plots = [Path(path).name for key, path in outputs.items() if key.endswith(("_png", "_html"))]
+    if plots:
+        folder = Path(next(p for k, p in outputs.items() if k.endswith(("_png", "_html")))).parent
+        console.print(f"Optuna's plots in {folder}: {', '.join(plots)}", highlight=False)

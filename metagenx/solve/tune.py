@@ -124,6 +124,11 @@ def expected_running_time(times: Sequence[float], hits: Sequence[bool], seeds: i
     return total / successes if successes else total * (seeds + 1)
 
 
+def describe_settings(values: dict[str, Any]) -> str:
+    """``km 0.684, kr 0.801, population 26, …``: numbers to 3 significant digits."""
+    return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items())
+
+
 def model_key(path: str) -> str:
     return BEST_KEY + Path(path).name
 
@@ -167,8 +172,20 @@ class Objective:
             logs.append(math.log(ert))
             trial.report(sum(logs) / len(logs), step)
             if trial.should_prune():
+                self.say(
+                    f"trial {trial.number}: stopped after {Path(model).name} (pruned: ERT {ert:.3g} s, "
+                    "worse than the median of earlier trials)"
+                )
                 raise optuna.TrialPruned()
-        return sum(logs) / len(logs)
+        score = sum(logs) / len(logs)
+        self.say(
+            f"trial {trial.number} done: ERT {math.exp(score):.3g} s ({describe_settings(fit | racing)})"
+        )
+        return score
+
+    def say(self, line: str) -> None:
+        if self.on_run is not None:
+            self.on_run(line)
 
     def score_model(
         self, trial: Any, model: str, fit: dict[str, Any], racing: dict[str, Any]
@@ -197,8 +214,10 @@ class Objective:
                 raise TuneInterrupted(f"trial {trial.number} was interrupted; it does not count")
             best = self.learn_best(trial.study, model, result.fom)
             runs.append({"fom": result.fom, "wall_time": result.wall_time, "trace": result.trace})
-            if self.on_run is not None:
-                self.on_run(f"trial {trial.number} {Path(model).name} seed {index}: FOM {result.fom:.6g}")
+            self.say(
+                f"trial {trial.number}, {Path(model).name}, solve {index + 1} of {self.settings.seeds}: "
+                f"FOM {result.fom:.6g} in {result.wall_time:.3g} s"
+            )
             log.info("trial %s %s: FOM %.6g, best known %.6g", trial.number, model, result.fom, best)
         target = self.target(trial.study, model)
         times, hits = run_times(runs, target)

@@ -32,8 +32,14 @@ def best_settings(study: Any, fixed: dict[str, Any]) -> tuple[dict[str, Any], di
     return fit, {k: best.params[k] for k in SOLVE_PARAMS if k in best.params}
 
 
+def three_digits(seconds: float | None) -> float | None:
+    """``seconds`` to 3 significant digits (None stays None)."""
+    return None if seconds is None or not math.isfinite(seconds) else float(f"{seconds:.3g}")
+
+
 def trial_rows(study: Any) -> list[dict[str, Any]]:
-    """One row per trial: number, state, value (mean log ERT), duration (s), ERT per model (s), parameters."""
+    """One row per trial: number, state, value (the score: mean log ERT), ert_s (its geometric-mean
+    ERT, s), duration (s), ERT per model (s), parameters; times to 3 significant digits."""
     trials = study.trials
     params = sorted({k for t in trials for k in t.params})
     erts = sorted({k for t in trials for k in t.user_attrs if k.startswith("ert:")})
@@ -44,9 +50,10 @@ def trial_rows(study: Any) -> list[dict[str, Any]]:
             "trial": t.number,
             "state": t.state.name,
             "value": value,
-            "duration_s": t.duration.total_seconds() if t.duration is not None else None,
+            "ert_s": three_digits(math.exp(value)) if value is not None else None,
+            "duration_s": three_digits(t.duration.total_seconds()) if t.duration is not None else None,
         }
-        row.update({k: t.user_attrs.get(k) for k in erts})
+        row.update({k: three_digits(t.user_attrs.get(k)) for k in erts})
         row.update({k: t.params.get(k) for k in params})
         rows.append(row)
     return rows
@@ -55,7 +62,13 @@ def trial_rows(study: Any) -> list[dict[str, Any]]:
 def trials_csv(study: Any) -> str:
     """:func:`trial_rows` as CSV (an empty cell where a trial has no value)."""
     rows = trial_rows(study)
-    columns = list(dict.fromkeys(k for row in rows for k in row)) or ["trial", "state", "value", "duration_s"]
+    columns = list(dict.fromkeys(k for row in rows for k in row)) or [
+        "trial",
+        "state",
+        "value",
+        "ert_s",
+        "duration_s",
+    ]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)

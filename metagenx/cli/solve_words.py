@@ -1,0 +1,68 @@
+"""A solve's account in plain words: what each start did, what the confidence means, where the answer is."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from metagenx.solve.result import SolveResult, StartSummary
+
+AGREE = 0.01
+"""Two FOMs within this fraction of the best count as the same answer (as the solve counts them)."""
+REFINED = ", then refined by a local search"
+
+
+def start_words(start: StartSummary) -> str:
+    """What ``start`` did, e.g. ``full DE search, settled; then refined by a local search``."""
+    outcome = start.outcome
+    refined = REFINED if start.polished else ""
+    if outcome == "converged":
+        return f"full DE search until it stopped improving{refined}"
+    if outcome == "scatter":
+        return f"quick probe: a few DE generations from random points{refined}"
+    if outcome == "budget":
+        return f"cut short when the solve ended (its best so far){refined}"
+    if outcome.startswith("stopped: "):
+        return f"stopped early, {outcome.removeprefix('stopped: ')}"
+    if outcome.startswith("error: "):
+        return f"failed: {outcome.removeprefix('error: ')}"
+    return outcome + refined
+
+
+def agrees(start: StartSummary, best_fom: float) -> bool:
+    """Whether ``start`` ended within 1 % of the best FOM (found the same answer)."""
+    return math.isfinite(start.fom) and start.fom <= best_fom + AGREE * abs(best_fom)
+
+
+def confidence_words(result: SolveResult) -> str:
+    """One line: the confidence, what it means, and how it was reached."""
+    ended = sum(1 for s in result.starts if math.isfinite(s.fom))
+    return (
+        f"confidence {result.confidence:.2f}: the estimated probability that no better minimum exists "
+        f"than the best FOM, from how often the {ended} finished start(s) landed in the same minima "
+        f"({result.agreeing} of {len(result.starts)} agree within 1 %)"
+    )
+
+
+def ending_words(result: SolveResult) -> str:
+    """Why the solve ended, with what to do when the time budget cut it short."""
+    reason = result.stop_reason
+    if "budget" in reason:
+        return f"ended: {reason} (a larger --budget lets more starts finish and raises the confidence)"
+    if "request" in reason:
+        return f"ended: {reason} (Ctrl-C or a stop)"
+    return f"ended: {reason}"
+
+
+def where_words(result: SolveResult) -> str | None:
+    """Where the answer and its plots are, or None when nothing was written."""
+    model = result.outputs.get("model")
+    if model is None:
+        return None
+    folder = Path(model).parent
+    present = [name for name in ("fit.png", "fom.png") if (folder / name).exists()]
+    plots = f"; plots: {', '.join(present)}" if present else ""
+    return (
+        f"the answer: {model} (opens in GenX){plots}; result.json, solve.json and parameters.csv "
+        f"beside it in {folder}"
+    )
