@@ -62,7 +62,9 @@ class JobPublic(JobSummary):
 
     study: str | None
     study_kind: str | None = Field(
-        None, description="fit for a fit or solve submitted on its own (listed under jobs, not studies)."
+        None,
+        description="The kind of the job's study: fit (a fit or solve) or tune for a job submitted on its "
+        "own (listed under jobs, not studies).",
     )
     key: str
     model_sha256: str

@@ -72,15 +72,18 @@ def list_studies(
     user: CurrentUser,
     project: Annotated[str | None, Query(description="Project name (of `owner`, default: you).")] = None,
     owner: Annotated[str | None, Query(description="Admins: another user's studies.")] = None,
-    fits: Annotated[
+    single_jobs: Annotated[
         bool,
-        Query(description="Include single fits (studies of kind `fit`: one job each, listed under jobs)."),
+        Query(
+            description="Include the studies of jobs submitted on their own (kinds `fit` and `tune`: "
+            "one job each, listed under jobs)."
+        ),
     ] = True,
 ) -> StudyList:
     """Studies you may see, newest first."""
     query = select(Study, Project).join(Project, Project.id == Study.project_id).order_by(Study.id.desc())
-    if not fits:
-        query = query.where(Study.kind != StudyKind.FIT)
+    if not single_jobs:
+        query = query.where(Study.kind.not_in((StudyKind.FIT, StudyKind.TUNE)))
     if owner is not None:
         if not user.may_see(owner):
             return StudyList(items=[], total=0)

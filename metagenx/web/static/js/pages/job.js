@@ -88,7 +88,7 @@ export async function render(main, { params, signal }) {
       },
     }, 'Cancel');
     const rerun = h('button', { class: 'button', type: 'button', disabled: running, 'data-testid': 're-run', onclick: toggleRerun }, 'Re-run…');
-    const study = job.study_id && job.study_kind !== 'fit' ? h('a', { href: `#/studies/${job.study_id}` }, job.study) : null;
+    const study = job.study_id && !['fit', 'tune'].includes(job.study_kind) ? h('a', { href: `#/studies/${job.study_id}` }, job.study) : null;
     el.head.replaceChildren(
       h('div', null,
         h('div', { class: 'crumbs' }, h('a', { href: '#/jobs' }, 'Jobs'), ` / job ${job.id}`),

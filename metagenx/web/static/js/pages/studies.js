@@ -1,5 +1,5 @@
 // Studies (groups of fits: seeds, grids, batches, watches), newest first, refreshed every few seconds.
-// Single fits are listed under Jobs only.
+// Single fits, solves and tunes are listed under Jobs only.
 
 import { api } from '../api.js';
 import { countsBar, h, repeat, stateBadge, studyState, table, when } from '../dom.js';
@@ -29,7 +29,7 @@ export async function render(main, { signal }) {
 
   async function refresh() {
     try {
-      const { items } = await api('/api/v1/studies?fits=false', { signal });
+      const { items } = await api('/api/v1/studies?single_jobs=false', { signal });
       body.replaceChildren(items.length
         ? table(COLUMNS, items, (s) => ({ class: 'clickable', onclick: (e) => { if (e.target.tagName !== 'A') location.hash = `#/studies/${s.id}`; } }))
         : h('div', { class: 'empty' }, 'No study yet. A study runs many fits of one model: seeds, a grid of settings, or a batch of data files. Single fits are listed under Jobs.'));
