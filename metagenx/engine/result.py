@@ -7,9 +7,13 @@ import json
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from metagenx.engine.flags import parameter_flags
 from metagenx.engine.settings import ResolvedSettings
+
+if TYPE_CHECKING:
+    import pandas
 
 RESULT_FORMAT = 1
 
@@ -44,6 +48,12 @@ class ParameterResult:
         """Where the value sits between its bounds: 0 at min, 1 at max."""
         span = self.max - self.min
         return 0.5 if span == 0 else (self.value - self.min) / span
+
+    @property
+    def flags(self) -> list[str]:
+        """What is doubtful about the value: at or outside a bound, unphysical (see
+        :mod:`metagenx.engine.flags`)."""
+        return parameter_flags(self.name, self.value, self.min, self.max)
 
 
 @dataclass(frozen=True)
@@ -94,8 +104,40 @@ class FitResult:
         """Fitted value per parameter name."""
         return {p.name: p.value for p in self.parameters}
 
+    @property
+    def flags(self) -> dict[str, list[str]]:
+        """The flags of every parameter that has any, by name (:mod:`metagenx.engine.flags`)."""
+        return {p.name: p.flags for p in self.parameters if p.flags}
+
+    def to_frame(self) -> pandas.DataFrame:
+        """The fitted parameters as a pandas DataFrame indexed by name: ``value``, ``start``,
+        ``min``, ``max``, ``error_low``, ``error_high`` (NaN where GenX computed no error bar),
+        ``position`` (0 at min, 1 at max) and ``flags`` (what is doubtful about the value)."""
+        import pandas
+
+        rows = [
+            {
+                "parameter": p.name,
+                "value": p.value,
+                "start": p.start,
+                "min": p.min,
+                "max": p.max,
+                "error_low": math.nan if p.error_low is None else p.error_low,
+                "error_high": math.nan if p.error_high is None else p.error_high,
+                "position": p.relative_position,
+                "flags": ", ".join(p.flags),
+            }
+            for p in self.parameters
+        ]
+        columns = ["parameter", "value", "start", "min", "max", "error_low", "error_high", "position", "flags"]
+        return pandas.DataFrame(rows, columns=columns).set_index("parameter")
+
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every field; each parameter also carries its ``flags`` (computed, ignored on reading)."""
+        data = dataclasses.asdict(self)
+        for row, parameter in zip(data["parameters"], self.parameters, strict=True):
+            row["flags"] = parameter.flags
+        return data
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Strict JSON: non-finite numbers (NaN, ±inf) are written as null."""
@@ -104,7 +146,9 @@ class FitResult:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> FitResult:
         data = dict(values)
-        data["parameters"] = [ParameterResult(**p) for p in data["parameters"]]
+        data["parameters"] = [
+            ParameterResult(**{k: v for k, v in p.items() if k != "flags"}) for p in data["parameters"]
+        ]
         data["datasets"] = [DatasetCurve(**d) for d in data["datasets"]]
         data["settings"] = ResolvedSettings.from_dict(data["settings"])
         data["stop_reason"] = StopReason(data["stop_reason"])

@@ -17,9 +17,11 @@ PARAMETER_COLUMNS = (
     "error_high",
     "relative_position",
     "complete",
+    "flags",
 )
 """Header of ``parameters.csv``. ``relative_position``: 0 at ``min``, 1 at ``max``; ``complete``:
-``false`` on every row of a fit cut short (its values are the best so far)."""
+``false`` on every row of a fit cut short (its values are the best so far); ``flags``: what is
+doubtful about the value, ``;``-separated (:mod:`metagenx.engine.flags`), empty when nothing."""
 
 
 def number(value: float | None) -> str:
@@ -42,6 +44,7 @@ def parameter_row(parameter: ParameterResult, complete: bool = True) -> list[str
         number(parameter.error_high),
         number(parameter.relative_position),
         "true" if complete else "false",
+        "; ".join(parameter.flags),
     ]
 
 

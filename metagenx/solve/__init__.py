@@ -11,8 +11,8 @@ on the controller: importing this package registers their coordinators
 from __future__ import annotations
 
 from metagenx.solve import coordinators as coordinators
-from metagenx.solve.local import solve
 from metagenx.solve.evidence import Evidence, evidence
+from metagenx.solve.local import solve
 from metagenx.solve.racing import Race, RacingRule, StopDecision
 from metagenx.solve.result import ParameterSpread, SolveResult, StartSummary
 from metagenx.solve.settings import START_DEFAULTS, SolveSettings, start_settings

@@ -6,11 +6,14 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from metagenx.engine.result import FitResult, finite_or_none
+
+if TYPE_CHECKING:
+    import pandas
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,8 @@ class SolveResult:
 
     ``agreeing``: starts whose final FOM lies within ``agree`` (1 %) of the best;
     ``confidence``: probability that the best is the global minimum, from the minima the starts
-    found and their number (see :mod:`metagenx.solve.evidence`); ``trace``: (s since start, best FOM so far) at each
-    improvement; ``wall_time`` in s; ``stop_reason`` why the solve ended.
+    found and their number (see :mod:`metagenx.solve.evidence`); ``trace``: (s since start,
+    best FOM so far) at each improvement; ``wall_time`` in s; ``stop_reason`` why the solve ended.
     """
 
     model_path: str
@@ -67,6 +70,37 @@ class SolveResult:
     @property
     def fom(self) -> float:
         return self.best.fom
+
+    def to_frame(self) -> pandas.DataFrame:
+        """The best fit's parameters (see :meth:`FitResult.to_frame`) with their spread over the
+        agreeing starts: ``mean``, ``std``, ``spread_min``, ``spread_max``."""
+        frame = self.best.to_frame()
+        spread = {p.name: p for p in self.spread}
+        frame["mean"] = [spread[n].mean if n in spread else math.nan for n in frame.index]
+        frame["std"] = [spread[n].std if n in spread else math.nan for n in frame.index]
+        frame["spread_min"] = [spread[n].min if n in spread else math.nan for n in frame.index]
+        frame["spread_max"] = [spread[n].max if n in spread else math.nan for n in frame.index]
+        return frame
+
+    def starts_frame(self) -> pandas.DataFrame:
+        """One row per start, indexed by start number: ``seed``, ``fom``, ``evaluations``,
+        ``seconds`` (its run time, s), ``outcome``, ``polished``."""
+        import pandas
+
+        rows = [
+            {
+                "start": s.start_id,
+                "seed": s.seed,
+                "fom": s.fom,
+                "evaluations": s.evaluations,
+                "seconds": s.ended - s.launched,
+                "outcome": s.outcome,
+                "polished": s.polished,
+            }
+            for s in self.starts
+        ]
+        columns = ["start", "seed", "fom", "evaluations", "seconds", "outcome", "polished"]
+        return pandas.DataFrame(rows, columns=columns).set_index("start")
 
     def time_to(self, target: float) -> float | None:
         """Seconds until the best FOM first reached ``target`` or below (None: never)."""

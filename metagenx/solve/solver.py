@@ -8,11 +8,12 @@ progress event to a :class:`~metagenx.solve.racing.Race`, stops the starts the r
 the global minimum reaches the target (:mod:`metagenx.solve.evidence`: an estimate of the
 basins the starts have not found yet; with ``share`` set, also only after
 :func:`~metagenx.solve.racing.starts_needed` ended starts), when the budget is spent, on
-``stop_event``, or after ``max_starts``. Starts alternate (``scatter``) between full DE starts and scatter starts (a
-few DE generations from a random population, then the polish: a cheap local search from a
-random point). Each start that converges is polished in its runner; the best answer is
-then re-run as a short finishing task (the best parameters as start values, one generation
-of a population of 5, the polish) that writes the usual output files when ``out`` is given.
+``stop_event``, or after ``max_starts``. Starts alternate (``scatter``) between full DE
+starts and scatter starts (a few DE generations from a random population, then the polish:
+a cheap local search from a random point). Each start that converges is polished in its
+runner; the best answer is then re-run as a short finishing task (the best parameters as
+start values, one generation of a population of 5, the polish) that writes the usual output
+files when ``out`` is given.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from metagenx.controller.coordinated import ExecutorShare, Inbox
+from metagenx.engine.flags import explain
 from metagenx.engine.result import FitResult, StopReason
 from metagenx.events import (
     Crashed,
@@ -83,7 +85,8 @@ class Solver:
         self.slots = min(settings.slots or share.capacity, settings.max_starts)
         self.base_seed = settings.fit.seed if settings.fit.seed is not None else int(time.time_ns() % 2**31)
         self.race = Race(self.rule(settings.fit.population or 50))
-        self.needed = 0 if settings.share is None else starts_needed(settings.target_reliability, settings.share)
+        floor = settings.share
+        self.needed = 0 if floor is None else starts_needed(settings.target_reliability, floor)
         self.population_known = settings.fit.population is not None
         self.running: dict[int, Running] = {}
         self.starts: list[StartSummary] = []
@@ -362,6 +365,7 @@ def solve_on(
     final, artifacts, notes = solver.finishing(best, out_path)
     if solver.stop_event.is_set():  # stopped on request: the best so far, not the solve's answer
         final = dataclasses.replace(final, complete=False)
+    notes += [f"{name}: {explain(flag)}" for name, flags in final.flags.items() for flag in flags]
     starts = sorted(solver.starts, key=lambda s: s.start_id)
     result = SolveResult(
         model_path=target.path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 import math
 
 from metagenx.engine.result import FitResult, ParameterResult
@@ -47,3 +48,33 @@ def test_error_bars_awkward_names_and_non_finite_numbers(result: FitResult) -> N
 
 def test_no_parameters_gives_just_the_header(result: FitResult) -> None:
     assert parameters_csv(dataclasses.replace(result, parameters=[])) == ",".join(PARAMETER_COLUMNS) + "\n"
+
+
+def test_doubtful_values_are_flagged_in_the_table_and_the_json(result: FitResult) -> None:
+    parameters = [
+        ParameterResult("SiO.setD", -3.0, 10.0, 0.0, 2000.0),
+        ParameterResult("SiO.setSigma", 0.001, 5.0, 0.0, 20.0),
+        ParameterResult("Sub.setDens", 0.05, 0.05, 0.0, 0.1),
+        ParameterResult("inst.setI0", 2.5, 1.0, 0.5, 2.0),
+    ]
+    flagged = dataclasses.replace(result, parameters=parameters)
+    table = {row["name"]: row["flags"] for row in rows(parameters_csv(flagged))}
+    assert table == {
+        "SiO.setD": "below min; negative thickness",
+        "SiO.setSigma": "at min",
+        "Sub.setDens": "",
+        "inst.setI0": "above max",
+    }
+    written = json.loads(flagged.to_json())
+    assert [p["flags"] for p in written["parameters"]] == [
+        ["below min", "negative thickness"],
+        ["at min"],
+        [],
+        ["above max"],
+    ]
+    assert FitResult.from_json(flagged.to_json()) == flagged, "flags are computed, not read back"
+    assert flagged.flags == {
+        "SiO.setD": ["below min", "negative thickness"],
+        "SiO.setSigma": ["at min"],
+        "inst.setI0": ["above max"],
+    }

@@ -1,4 +1,4 @@
-"""The stopping evidence of a solve on scripted outcomes: which starts count, and does the rule keep its word."""
+"""A solve's stopping evidence on scripted outcomes: which starts count; does the rule keep its word."""
 
 from __future__ import annotations
 
@@ -72,7 +72,9 @@ def agreeing_bound(outcomes: list[Outcome]) -> float:
     n = len(outcomes)
     best = min(o.fom for o in outcomes)
     k = sum(1 for o in outcomes if abs(o.fom - best) <= AGREE * best)
-    log_miss = math.lgamma(n + 2) + math.lgamma(2 * n - k + 1) - math.lgamma(2 * n + 2) - math.lgamma(n - k + 1)
+    log_miss = (
+        math.lgamma(n + 2) + math.lgamma(2 * n - k + 1) - math.lgamma(2 * n + 2) - math.lgamma(n - k + 1)
+    )
     return 1.0 - math.exp(log_miss)
 
 

@@ -40,7 +40,9 @@ def test_start_seeds_are_independent_between_solves_and_repeat_within_one() -> N
     assert first == [start_seed(1, i) for i in range(200)]
     assert len(set(first)) == 200
     for other in (2, 3, 1001):
-        assert not set(first) & {start_seed(other, i) for i in range(200)}, f"seeds 1 and {other} share starts"
+        assert not set(first) & {start_seed(other, i) for i in range(200)}, (
+            f"seeds 1 and {other} share starts"
+        )
     assert all(0 <= seed < 2**32 for seed in first)
 
 
