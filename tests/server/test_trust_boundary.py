@@ -24,7 +24,7 @@ import pytest
 from metagenx.engine.fit import run_fit
 from metagenx.engine.model import GenxModel
 from metagenx.engine.settings import FitSettings
-from metagenx.events import Event, Failed, Finished, Progress, Ready, Started
+from metagenx.events import Event, Failed, Finished, Progress, Ready, Snapshot, Started
 from metagenx.runner import process
 from metagenx.sandbox.policy import Layer, MiB, SandboxPolicy
 from metagenx.study.definition import study_from_dict
@@ -211,7 +211,7 @@ def test_without_checks_malformed_messages_would_reach_the_controller(
     server: Api, superadam: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kinds: dict[str, Any] = {"ready": Ready, "started": Started, "progress": Progress}
-    kinds |= {"result": Finished, "error": Failed}
+    kinds |= {"snapshot": Snapshot, "result": Finished, "error": Failed}
 
     def lax(line: bytes) -> Any:  # what a runner says, believed as it is
         fields = json.loads(line)
