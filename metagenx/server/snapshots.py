@@ -3,7 +3,9 @@
 A snapshot (the current best parameters and their simulation against the data, see
 :class:`~metagenx.events.Snapshot`) is serialized once, when it arrives, and never stored in the
 job store: a job's page gets the newest one when it connects to the job's event stream, and each
-later one as it comes. It is forgotten when the job's run ends or a new run starts.
+later one as it comes. It is forgotten when the job's run ends or a new run starts. Fits on Dask
+workers send none: their supervisor relays only ``started`` and ``progress`` (Dask's scheduler keeps
+every relayed event in its log, no place for megabytes of curves every few seconds).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ export async function render(main, { params, signal }) {
     error: h('div'),
     fom: h('div', { class: 'plot', id: 'fom-plot', 'data-testid': 'fom-plot' }),
     data: h('div', { class: 'plot', id: 'data-plot', 'data-testid': 'data-plot' }),
-    dataNote: h('div', { class: 'empty' }, 'The measured data and the simulation appear when the fit has started.'),
+    dataNote: h('div', { class: 'empty' }, 'The measured data and the current best simulation appear a few seconds after the fit has started.'),
     current: h('div', { class: 'live-note', 'data-testid': 'current-note', hidden: true }),
     fomNote: h('div', { class: 'empty', hidden: true }, 'No FOM history: the fit did not finish.'),
     parameters: h('div', { 'data-testid': 'parameters' }),
