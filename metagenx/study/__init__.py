@@ -27,8 +27,9 @@ from typing import Any
 from metagenx.engine.model import GenxModel
 from metagenx.jobs import JobSpec
 from metagenx.study.definition import StudyDefinition, load_study, study_from_dict
+from metagenx.study.table import ResultTable
 
-__all__ = ["JobSpec", "Study", "StudyDefinition", "load_study", "study_from_dict"]
+__all__ = ["JobSpec", "ResultTable", "Study", "StudyDefinition", "load_study", "study_from_dict"]
 
 
 class Study:
@@ -98,20 +99,23 @@ class Study:
         *,
         workers: int | None = None,
         db: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Run every fit on this machine's cores and return the results table (one dict per job).
+        quiet: bool = False,
+    ) -> ResultTable:
+        """Run every fit on this machine's cores and return the results table (one dict per job;
+        ``.to_frame()`` gives a pandas DataFrame, ``.folder`` the study folder).
 
-        Outputs go to ``directory`` (default: ``./<study name>``), as with ``metagenx
-        study run``; running the same study again resumes it and reuses finished fits.
+        Outputs go to ``directory`` (default: ``./<study name>``, which is printed unless ``quiet``),
+        as with ``metagenx study run``; running the same study again resumes it and reuses
+        finished fits.
         """
-        from pathlib import Path
-
         from metagenx.study.run import run_study
 
-        folder = Path(directory) if directory is not None else Path.cwd() / self.name
+        folder = (Path(directory) if directory is not None else Path.cwd() / self.name).resolve()
+        if not quiet:
+            print(f"study {self.name!r}: the fits' files, tables and plots go to {folder}")
         results = run_study(self.definition, folder, workers=workers, db=db).results
         assert results is not None, "only an interrupted run has no results"
-        return results.table
+        return ResultTable(results.table, folder)
 
     def to_dict(self, *, absolute: bool = False) -> dict[str, Any]:
         """The study-file form (as JSON-ready dicts), see :meth:`StudyDefinition.to_dict`."""

@@ -13,9 +13,11 @@ import os
 import random
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from metagenx.api.progress import fit_bar, solve_bar
 from metagenx.engine.fit import Progress, ProgressCallback
 from metagenx.engine.model import GenxModel
 from metagenx.engine.result import FitResult
@@ -24,6 +26,11 @@ from metagenx.errors import error_named
 from metagenx.events import Event, Finished
 from metagenx.events import Progress as ProgressEvent
 from metagenx.executors.base import Executor
+
+if TYPE_CHECKING:  # solve's modules load the controller: only when a solve runs
+    from metagenx.solve.result import SolveResult
+    from metagenx.solve.settings import SolveSettings
+    from metagenx.solve.starts import SolveProgress
 
 
 def load(path: str | os.PathLike[str]) -> GenxModel:
@@ -35,7 +42,7 @@ def fit(
     path: str | os.PathLike[str] | GenxModel,
     *,
     out: str | os.PathLike[str] | None = None,
-    progress: ProgressCallback | None = None,
+    progress: ProgressCallback | bool | None = None,
     stop_event: threading.Event | None = None,
     settings: FitSettings | None = None,
     **setting_values: Any,
@@ -47,7 +54,10 @@ def fit(
     ``max_time`` in s, ``tolerance``, ``window``, ``min_spread``, ``genx_defaults``,
     ``error_bars``, ``polish``). With ``out``, the fitted model and the result files
     (``result.json``, ``parameters.csv``, ``fit.png``, ``fom.png``) are written
-    beside it. ``progress`` is called after every generation; setting ``stop_event`` ends
+    beside it. ``progress``: a callable is called with a :class:`~metagenx.engine.fit.Progress`
+    after every generation; ``True`` shows a progress bar (generation, best FOM), ``False`` none;
+    by default the bar is shown in a notebook or a terminal and not when output goes elsewhere.
+    ``result.to_frame()`` gives the parameters as a pandas DataFrame. Setting ``stop_event`` ends
     the fit after its generation with the best values so far (``complete`` False). GenX's
     numpy kernels are used unless ``METAGENX_KERNELS=numba`` (a fit process of its own, as
     ``metagenx fit`` runs, times both and keeps the faster: :mod:`metagenx.engine.kernels`). A loaded
@@ -59,7 +69,8 @@ def fit(
 
     chosen = (settings or FitSettings()).replace(**setting_values)
     follow_forced()  # this process's kernels: numpy unless METAGENX_KERNELS=numba
-    with tempfile.TemporaryDirectory(prefix="metagenx-fit-") as folder:
+    label = path.path.name if isinstance(path, GenxModel) else Path(path).name
+    with tempfile.TemporaryDirectory(prefix="metagenx-fit-") as folder, fit_bar(progress, label) as report:
         if isinstance(path, GenxModel):
             model_file = path.save(Path(folder) / f"{path.path.stem}.hgx")
         else:
@@ -70,13 +81,53 @@ def fit(
             InProcessExecutor(),
             output=None if out is None else Path(out),
             directory=Path(folder),
-            progress=progress,
+            progress=report,
             stop=stop_event,
         )
     if isinstance(path, GenxModel):
         path.set_fit_values([p.value for p in result.parameters])
         result = dataclasses.replace(result, model_path=str(path.path))
     return result
+
+
+def solve(
+    path: str | os.PathLike[str],
+    *,
+    budget: float | None = None,
+    out: str | os.PathLike[str] | None = None,
+    progress: Callable[[SolveProgress], None] | bool | None = None,
+    stop_event: threading.Event | None = None,
+    workers: int | None = None,
+    target_reliability: float | None = None,
+    settings: SolveSettings | None = None,
+    **fit_values: Any,
+) -> SolveResult:
+    """Solve a model file: race seeded DE starts on this machine's cores until enough agree on the
+    best FOM (or ``budget`` s pass), as ``metagenx solve`` does, and return the answer.
+
+    Keyword settings are the starts' :class:`FitSettings` (``seed``, ``km``, ``population``,
+    ``max_generations``, …); ``budget`` (s), ``target_reliability`` and ``workers`` (fit processes,
+    default: the cores) set the solve, else ``settings`` (a :class:`SolveSettings`) or its
+    defaults. With ``out`` (a ``.hgx`` path) the best fit is written there with result.json,
+    parameters.csv, fit.png, fom.png and solve.json. ``progress``: a callable gets a
+    :class:`~metagenx.solve.starts.SolveProgress` as the solve goes; ``True``/``False``/default as
+    for :func:`fit`. ``result.to_frame()`` gives the parameters with their spread over the agreeing
+    starts, ``result.starts_frame()`` the starts. Raises
+    :class:`~metagenx.solve.starts.SolveError` when no start produced a fit.
+    """
+    from metagenx.solve.local import solve as solve_here
+    from metagenx.solve.settings import SolveSettings
+
+    chosen = settings or SolveSettings()
+    changes: dict[str, Any] = {"budget": budget, "target_reliability": target_reliability}
+    if fit_values:
+        changes["fit"] = chosen.fit.replace(**fit_values)
+    chosen = dataclasses.replace(chosen, **{k: v for k, v in changes.items() if v is not None})
+    with solve_bar(progress, Path(path).name, chosen.budget) as report:
+        target = None if out is None else Path(out)
+        return solve_here(
+            Path(path), chosen, out=target, progress=report, stop_event=stop_event, workers=workers
+        )
 
 
 def fit_as_job(

@@ -1,0 +1,81 @@
+"""Progress bars of the Python API (tqdm): shown in a notebook or a terminal, silent otherwise.
+
+``progress`` arguments of :func:`metagenx.fit` and :func:`metagenx.solve` take a callable (called
+as before), ``True`` (a bar), ``False`` (nothing) or ``None`` (a bar when :func:`interactive`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from metagenx.engine.fit import Progress
+
+if TYPE_CHECKING:
+    from metagenx.solve.starts import SolveProgress
+
+
+def interactive() -> bool:
+    """True in a Jupyter notebook (an IPython kernel) or when stderr is a terminal."""
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+        return True
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def wanted(progress: object) -> bool:
+    return interactive() if progress is None else progress is True
+
+
+@contextmanager
+def fit_bar(
+    progress: Callable[[Progress], None] | bool | None, label: str
+) -> Iterator[Callable[[Progress], None] | None]:
+    """The callback a fit reports to: ``progress`` itself when callable, else a bar (generations,
+    best FOM, evaluations/s) when wanted, else None."""
+    if callable(progress):
+        yield progress
+        return
+    if not wanted(progress):
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(desc=label, unit=" gen", file=sys.stderr, dynamic_ncols=True) as bar:
+
+        def report(p: Progress) -> None:
+            bar.update(p.generation - bar.n)
+            rate = p.evaluations / p.elapsed if p.elapsed > 0 else 0.0
+            bar.set_postfix_str(f"best FOM {p.best_fom:.6g}, {rate:.0f} evaluations/s", refresh=False)
+
+        yield report
+
+
+@contextmanager
+def solve_bar(
+    progress: Callable[[SolveProgress], None] | bool | None, label: str, budget: float
+) -> Iterator[Callable[[SolveProgress], None] | None]:
+    """The callback a solve reports to: ``progress`` itself when callable, else a bar over the
+    time ``budget`` (s) with the best FOM, the starts and the confidence when wanted, else None."""
+    if callable(progress):
+        yield progress
+        return
+    if not wanted(progress):
+        yield None
+        return
+    from tqdm import tqdm
+
+    form = "{l_bar}{bar}| {n:.0f}/{total:.0f} s{postfix}"
+    with tqdm(desc=label, total=budget, bar_format=form, file=sys.stderr, dynamic_ncols=True) as bar:
+
+        def report(p: SolveProgress) -> None:
+            bar.update(min(p.elapsed, budget) - bar.n)
+            bar.set_postfix_str(
+                f"best FOM {p.best_fom:.6g}, {p.running} running, {p.agreeing} agree, "
+                f"confidence {p.confidence:.2f}",
+                refresh=False,
+            )
+
+        yield report
