@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from metagenx.engine.fit import Progress
 
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from metagenx.solve.starts import SolveProgress
+
+Update = TypeVar("Update")
 
 
 def interactive() -> bool:
@@ -30,46 +34,50 @@ def wanted(progress: object) -> bool:
 
 
 @contextmanager
+def reporting(
+    progress: Callable[[Update], None] | bool | None,
+    show: Callable[[tqdm[Any]], Callable[[Update], None]],
+    **bar_options: Any,
+) -> Iterator[Callable[[Update], None] | None]:
+    """``progress`` itself when callable; else, when wanted, ``show(bar)`` for a tqdm bar made with
+    ``bar_options`` (closed on exit); else None."""
+    if callable(progress):
+        yield progress
+        return
+    if not wanted(progress):
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(file=sys.stderr, dynamic_ncols=True, **bar_options) as bar:
+        yield show(bar)
+
+
+def show_fit(bar: tqdm[Any]) -> Callable[[Progress], None]:
+    """Generations done, with the best FOM and evaluations/s."""
+
+    def report(p: Progress) -> None:
+        bar.update(p.generation - bar.n)
+        rate = p.evaluations / p.elapsed if p.elapsed > 0 else 0.0
+        bar.set_postfix_str(f"best FOM {p.best_fom:.6g}, {rate:.0f} evaluations/s", refresh=False)
+
+    return report
+
+
 def fit_bar(
     progress: Callable[[Progress], None] | bool | None, label: str
-) -> Iterator[Callable[[Progress], None] | None]:
-    """The callback a fit reports to: ``progress`` itself when callable, else a bar (generations,
-    best FOM, evaluations/s) when wanted, else None."""
-    if callable(progress):
-        yield progress
-        return
-    if not wanted(progress):
-        yield None
-        return
-    from tqdm import tqdm
-
-    with tqdm(desc=label, unit=" gen", file=sys.stderr, dynamic_ncols=True) as bar:
-
-        def report(p: Progress) -> None:
-            bar.update(p.generation - bar.n)
-            rate = p.evaluations / p.elapsed if p.elapsed > 0 else 0.0
-            bar.set_postfix_str(f"best FOM {p.best_fom:.6g}, {rate:.0f} evaluations/s", refresh=False)
-
-        yield report
+) -> AbstractContextManager[Callable[[Progress], None] | None]:
+    """The callback a fit reports to (see :func:`reporting`): a bar of generations."""
+    return reporting(progress, show_fit, desc=label, unit=" gen")
 
 
-@contextmanager
 def solve_bar(
     progress: Callable[[SolveProgress], None] | bool | None, label: str, budget: float
-) -> Iterator[Callable[[SolveProgress], None] | None]:
-    """The callback a solve reports to: ``progress`` itself when callable, else a bar over the
-    time ``budget`` (s) with the best FOM, the starts and the confidence when wanted, else None."""
-    if callable(progress):
-        yield progress
-        return
-    if not wanted(progress):
-        yield None
-        return
-    from tqdm import tqdm
+) -> AbstractContextManager[Callable[[SolveProgress], None] | None]:
+    """The callback a solve reports to (see :func:`reporting`): a bar over the time ``budget`` (s)
+    with the best FOM, the starts and the confidence."""
 
-    form = "{l_bar}{bar}| {n:.0f}/{total:.0f} s{postfix}"
-    with tqdm(desc=label, total=budget, bar_format=form, file=sys.stderr, dynamic_ncols=True) as bar:
-
+    def show(bar: tqdm[Any]) -> Callable[[SolveProgress], None]:
         def report(p: SolveProgress) -> None:
             bar.update(min(p.elapsed, budget) - bar.n)
             bar.set_postfix_str(
@@ -78,4 +86,7 @@ def solve_bar(
                 refresh=False,
             )
 
-        yield report
+        return report
+
+    form = "{l_bar}{bar}| {n:.0f}/{total:.0f} s{postfix}"
+    return reporting(progress, show, desc=label, total=budget, bar_format=form)
