@@ -19,6 +19,7 @@ from rich.table import Table
 from metagenx.cli.app import SERVER, app
 from metagenx.cli.console import make_console
 from metagenx.cli.options import with_fit_settings
+from metagenx.cli.server_options import Server, Token, connect
 from metagenx.client import ClientError
 from metagenx.engine.settings import FitSettings
 from metagenx.solve.settings_file import SettingsFile
@@ -26,19 +27,7 @@ from metagenx.solve.settings_file import SettingsFile
 if TYPE_CHECKING:
     from metagenx.client import ApiClient
 
-Server = Annotated[
-    str | None,
-    typer.Option("--server", help="Server URL [env METAGENX_SERVER; config file; http://127.0.0.1:8000]."),
-]
-Token = Annotated[str | None, typer.Option("--token", help="Bearer token [env METAGENX_TOKEN; config file].")]
 Project = Annotated[str, typer.Option("--project", "-p", help="Project to file the jobs under.")]
-
-
-def connect(server: str | None, token: str | None) -> ApiClient:
-    """A client of the server (httpx is imported only by the commands that talk to one)."""
-    from metagenx.client import ApiClient, ClientConfig
-
-    return ApiClient(ClientConfig.resolve(server, token))
 
 
 @app.command("submit", rich_help_panel=SERVER)

@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 
 from metagenx.cli.app import MANY_FITS, app
-from metagenx.cli.client import Server, Token, connect
 from metagenx.cli.console import make_console
 from metagenx.cli.data_options import DataSet, Loader, OutDir, Sequential, dataset_key
 from metagenx.cli.executor_options import (
@@ -20,6 +19,7 @@ from metagenx.cli.executor_options import (
     executor_from_options,
 )
 from metagenx.cli.options import with_fit_settings
+from metagenx.cli.server_options import Server, Token, connect
 from metagenx.cli.server_study import server_study_id
 from metagenx.cli.signals import RESUMABLE, stop_on_signals
 from metagenx.engine.settings import FitSettings

@@ -21,11 +21,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from metagenx.cli.app import MANY_FITS, app
-from metagenx.cli.client import Project, Server, Token, connect
+from metagenx.cli.client import Project
 from metagenx.cli.console import make_console
 from metagenx.cli.data_options import DataSet, Loader, OutDir, Sequential, dataset_key
 from metagenx.cli.executor_options import Workers
 from metagenx.cli.options import with_fit_settings
+from metagenx.cli.server_options import Server, Token, connect
 from metagenx.cli.signals import RESUMABLE, stop_on_signals
 from metagenx.cli.study import Database
 from metagenx.engine.settings import FitSettings
