@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-from playwright.sync_api import Route
+from typing import TYPE_CHECKING
 
 from tests.server.test_e2e import Server
 from tests.web.conftest import Watched
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Route
 
 
 def offline(watched: Watched, server: Server) -> None:
