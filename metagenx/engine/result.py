@@ -129,7 +129,17 @@ class FitResult:
             }
             for p in self.parameters
         ]
-        columns = ["parameter", "value", "start", "min", "max", "error_low", "error_high", "position", "flags"]
+        columns = [
+            "parameter",
+            "value",
+            "start",
+            "min",
+            "max",
+            "error_low",
+            "error_high",
+            "position",
+            "flags",
+        ]
         return pandas.DataFrame(rows, columns=columns).set_index("parameter")
 
     def to_dict(self) -> dict[str, Any]:
