@@ -106,3 +106,12 @@ def test_a_number_is_a_server_study_unless_such_a_folder_exists(
     (tmp_path / "3").mkdir()
     assert server_study_id("3", None) is None
     assert server_study_id("3", "http://server:8000") == 3
+
+
+def test_a_study_folder_is_still_read_locally(xray: Path, tmp_path: Path) -> None:
+    from metagenx.study import Study
+
+    folder = tmp_path / "sweep"
+    Study(xray, name="sweep", repeats=2, settings={"max_generations": 2}).run(folder, workers=2, quiet=True)
+    assert "2 succeeded" in cli("study", "status", str(folder)).stdout
+    assert "success rate" in cli("study", "results", str(folder)).stdout
