@@ -71,8 +71,8 @@ def solve_command(
 
         def report(p: SolveProgress) -> None:
             status.update(
-                f"{model.name}: {p.elapsed:5.0f} s  best FOM {p.best_fom:.6g}  running {p.running}"
-                f"  ended {p.ended}  agreeing {p.agreeing}  confidence {p.confidence:.2f}"
+                f"{model.name}: {p.elapsed:5.0f} s  best FOM {p.best_fom:.6g}  starts: {p.running} running,"
+                f" {p.ended} done, {p.agreeing} agree on the best  confidence {p.confidence:.2f}"
             )
 
         result = solve(model, chosen, out=target, progress=report, stop_event=stop)
