@@ -180,10 +180,25 @@ class LocalExecutor(CountingExecutor):
 
     def forward(self, message: RunnerMessage) -> None:
         match message:
-            case Started() | Progress() | Snapshot():
+            case Started(job_id=job_id):
+                self.emit(message)
+                self.stop_if_asked(job_id)
+            case Progress() | Snapshot():
                 self.emit(message)
             case _:  # the end is sent by end(), after bookkeeping, so in_flight is exact when it arrives
                 pass
+
+    def stop_if_asked(self, job_id: int) -> None:
+        """Pass on a stop asked for while ``job_id``'s runner was still starting, now that its fit began.
+
+        Before its ``started`` the runner may not have existed yet, or the stop may have reached it
+        ahead of the task (which clears it): either way it would be lost."""
+        with self.lock:
+            asked = job_id in self.stop_before_start
+        if asked:
+            for slot in self.slots:
+                if slot.job_id == job_id and slot.runner is not None:
+                    slot.runner.request_stop()
 
     def end(self, job_id: int, event: TaskEnd) -> None:
         """Close the books on ``job_id``, then send its one final event."""
