@@ -109,7 +109,7 @@ def solve(
     ``max_generations``, …); ``budget`` (s), ``target_reliability`` and ``workers`` (fit processes,
     default: the cores) set the solve, else ``settings`` (a :class:`SolveSettings`) or its
     defaults. With ``out`` (a ``.hgx`` path) the best fit is written there with result.json,
-    parameters.csv, fit.png, fom.png and solve.json. ``progress``: a callable gets a
+    parameters.csv, fit.png, fom.png (and SVGs) and solve.json. ``progress``: a callable gets a
     :class:`~metagenx.solve.starts.SolveProgress` as the solve goes; ``True``/``False``/default as
     for :func:`fit`. ``result.to_frame()`` gives the parameters with their spread over the agreeing
     starts, ``result.starts_frame()`` the starts. Raises

@@ -41,7 +41,9 @@ def fit_command(
     *,
     settings: FitSettings,
 ) -> None:
-    """Fit a GenX model headless and write the fitted .hgx, result.json, parameters.csv, fit.png, fom.png.
+    """Fit a GenX model headless; write the fitted .hgx, result.json, parameters.csv and plots.
+
+    The plots are fit.png (data, simulation and residuals) and fom.png, each also as SVG.
 
     Stops on convergence by default (see --tol, --window, --min-spread); Ctrl-C stops
     the fit after the current generation and still writes the best result so far.
@@ -64,7 +66,7 @@ def fit_command(
         return
     show_summary(console, result)
     console.print(
-        f"wrote {target} and result.json, parameters.csv, fit.png, fom.png in {target.parent}",
+        f"wrote {target} and result.json, parameters.csv, fit.png, fom.png (and SVGs) in {target.parent}",
         highlight=False,
     )
 

@@ -263,8 +263,24 @@ def restore_file_settings(optimizer: Any, saved: Any, resolved: ResolvedSettings
         optimizer.opt.pop_size = resolved.population
 
 
+INSTRUMENT_AXES = {"q": "q", "tth": "2theta", "2θ": "2theta"}
+"""GenX instrument ``coords`` → :data:`~metagenx.engine.result.X_AXES` names."""
+
+
+def instrument_axis(model: GenxModel) -> str:
+    """What the data's x is by the model's instruments' ``coords``: ``q``, ``2theta`` or ``""``
+    (no instrument, or instruments that disagree)."""
+    module = getattr(model.model, "script_module", None)
+    names = vars(module).values() if module is not None else ()
+    instruments = [value for value in names if type(value).__name__ == "Instrument"]
+    coords = {str(getattr(i, "coords", "")).strip().strip("'\"").lower() for i in instruments}
+    found = {INSTRUMENT_AXES.get(c, "") for c in coords}
+    return found.pop() if len(found) == 1 else ""
+
+
 def dataset_curves(model: GenxModel) -> list[DatasetCurve]:
     """Measured and simulated points of every data set, after the last simulation."""
+    x_axis = instrument_axis(model)
     curves = []
     for d in model.model.data:
         simulated = getattr(d, "y_sim", None)
@@ -279,6 +295,7 @@ def dataset_curves(model: GenxModel) -> list[DatasetCurve]:
                 y=[float(v) for v in np.asarray(d.y)],
                 error=[float(v) for v in np.asarray(d.error)],
                 simulated=[float(v) for v in y_sim],
+                x_axis=x_axis,
             )
         )
     return curves

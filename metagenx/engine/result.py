@@ -56,9 +56,15 @@ class ParameterResult:
         return parameter_flags(self.name, self.value, self.min, self.max)
 
 
+X_AXES = ("q", "2theta", "")
+"""What a data set's x is, as the model's instrument says: Q in Å⁻¹, 2θ in °, or unknown ("")."""
+
+
 @dataclass(frozen=True)
 class DatasetCurve:
-    """Measured and simulated points of one data set (x in the data's own unit, e.g. Å⁻¹ or °)."""
+    """Measured and simulated points of one data set (x in the data's own unit, e.g. Å⁻¹ or °).
+
+    ``x_axis``: one of :data:`X_AXES`, from the model's instrument (its ``coords``)."""
 
     name: str
     use: bool
@@ -66,6 +72,7 @@ class DatasetCurve:
     y: list[float]
     error: list[float]
     simulated: list[float]
+    x_axis: str = ""
 
 
 @dataclass(frozen=True)

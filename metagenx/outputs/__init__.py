@@ -1,9 +1,10 @@
 """Every output file of one fit, written beside the fitted model, all at once or not at all.
 
 :func:`write_outputs` writes the fitted model and, in the same folder,
-``result.json``, ``parameters.csv``, ``fit.png`` and ``fom.png``. Each file is written
-to a hidden temporary twin first and renamed over the old file only when all five were
-written, so a failure (full disk, permission denied, a plotting error) raises
+``result.json``, ``parameters.csv``, ``fit.png`` and ``fom.png`` (and their SVG twins
+``fit.svg``, ``fom.svg``). Each file is written to a hidden temporary twin first and renamed
+over the old file only when all of them were written, so a failure (full disk, permission
+denied, a plotting error) raises
 :class:`~metagenx.errors.OutputError` and leaves any previous result files intact.
 ``result.json`` is renamed last: when it is new, the others are too.
 """
@@ -11,6 +12,7 @@ written, so a failure (full disk, permission denied, a plotting error) raises
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import os
 from dataclasses import dataclass
@@ -20,11 +22,20 @@ from metagenx.engine.model import GenxModel
 from metagenx.engine.result import FitResult
 from metagenx.errors import OutputError
 from metagenx.outputs.files import Staging, reason
-from metagenx.outputs.names import FIT_PNG, FOM_PNG, PARAMETERS_CSV, RESULT_JSON
-from metagenx.outputs.plots import fit_figure, fom_figure, png_bytes
+from metagenx.outputs.names import FIT_PNG, FIT_SVG, FOM_PNG, FOM_SVG, PARAMETERS_CSV, RESULT_JSON
+from metagenx.outputs.plots import fit_figure, fom_figure, rendered
 from metagenx.outputs.tables import parameters_csv
 
-__all__ = ["FIT_PNG", "FOM_PNG", "PARAMETERS_CSV", "RESULT_JSON", "OutputFiles", "write_outputs"]
+__all__ = [
+    "FIT_PNG",
+    "FIT_SVG",
+    "FOM_PNG",
+    "FOM_SVG",
+    "PARAMETERS_CSV",
+    "RESULT_JSON",
+    "OutputFiles",
+    "write_outputs",
+]
 
 MODEL_SUFFIXES = (".hgx", ".gx")
 
@@ -38,11 +49,21 @@ class OutputFiles:
     parameters_csv: Path
     fit_png: Path
     fom_png: Path
+    fit_svg: Path
+    fom_svg: Path
 
     @property
     def all(self) -> tuple[Path, ...]:
         """Every path, model first."""
-        return (self.model, self.result_json, self.parameters_csv, self.fit_png, self.fom_png)
+        return (
+            self.model,
+            self.result_json,
+            self.parameters_csv,
+            self.fit_png,
+            self.fom_png,
+            self.fit_svg,
+            self.fom_svg,
+        )
 
     @classmethod
     def beside(cls, model_out: Path) -> OutputFiles:
@@ -54,6 +75,8 @@ class OutputFiles:
             parameters_csv=folder / PARAMETERS_CSV,
             fit_png=folder / FIT_PNG,
             fom_png=folder / FOM_PNG,
+            fit_svg=folder / FIT_SVG,
+            fom_svg=folder / FOM_SVG,
         )
 
 
@@ -103,8 +126,12 @@ def write_outputs(model: GenxModel, result: FitResult, model_out: Path) -> Outpu
         # exit, so a full disk had better show on a plain file first. result.json goes last.
         with Staging() as staging:
             staging.add_bytes(paths.parameters_csv, lambda: parameters_csv(result).encode("utf-8"))
-            staging.add_bytes(paths.fit_png, lambda: png_bytes(fit_figure(result)))
-            staging.add_bytes(paths.fom_png, lambda: png_bytes(fom_figure(result)))
+            fit = functools.cache(lambda: rendered(fit_figure(result), "png", "svg"))
+            fom = functools.cache(lambda: rendered(fom_figure(result), "png", "svg"))
+            staging.add_bytes(paths.fit_png, lambda: fit()[0])  # a drawing error names its file
+            staging.add_bytes(paths.fom_png, lambda: fom()[0])
+            staging.add_bytes(paths.fit_svg, lambda: fit()[1])
+            staging.add_bytes(paths.fom_svg, lambda: fom()[1])
             staging.add(paths.model, model.save)
             staging.add_bytes(paths.result_json, lambda: (result.to_json() + "\n").encode("utf-8"))
     except BaseException:

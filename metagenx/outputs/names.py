@@ -9,6 +9,8 @@ RESULT_JSON = "result.json"
 PARAMETERS_CSV = "parameters.csv"
 FIT_PNG = "fit.png"
 FOM_PNG = "fom.png"
+FIT_SVG = "fit.svg"
+FOM_SVG = "fom.svg"
 SOLVE_JSON = "solve.json"
 
 JOB_LABEL_CHARS = 24

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -23,16 +24,24 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from metagenx.engine.result import DatasetCurve, FitResult
 
-DPI = 100
-"""Pixels per inch of the PNGs."""
+DPI = 150
+"""Pixels per inch of the PNGs (each figure is also written as SVG)."""
 PANEL_WIDTH = 6.4
-PANEL_HEIGHT = 3.6
-"""Size of one data-set panel in inches (one column); 3/4 of it when panels go in a grid."""
+PANEL_HEIGHT = 4.6
+"""Size of one data-set panel in inches (one column; data above, residuals below); 3/4 of it
+when panels go in a grid."""
+RESIDUAL_SHARE = 0.28
+"""Share of a data-set panel's plotting height given to its residuals."""
+CLIP_DECADES = 1.0
+"""On a log axis, an error bar's lower end is cut this many decades below its point (an error
+as large as the value would otherwise draw a line down to the axis)."""
 TITLE_LINE = 0.3
 """Height of one line of a figure title, in inches."""
 MARKERS_UP_TO = 60
 """FOM histories with at most this many generations show a marker per generation."""
-X_LABEL = "x (as in the data file, e.g. Q in Å⁻¹ or 2θ in °)"
+X_LABELS = {"q": "Q (Å⁻¹)", "2theta": "2θ (°)", "": "x (as in the data file, e.g. Q in Å⁻¹ or 2θ in °)"}
+"""x-axis label by :data:`~metagenx.engine.result.X_AXES` (the model's instrument coordinates)."""
+RESIDUAL_LABEL = "(data − sim) / error"
 
 
 @dataclass(frozen=True)
@@ -71,11 +80,11 @@ def name_list(names: Sequence[str], limit: int = 4) -> str:
     return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
 
 
-def grid_figure(
+def grid_layout(
     rows: int, columns: int, panel: tuple[float, float], title_lines: int, margins: Margins
-) -> tuple[Figure, list[Any]]:
-    """A figure of ``rows`` × ``columns`` axes, each panel ``panel`` = (width, height) inches
-    including ``margins``, below room for a title of ``title_lines`` lines.
+) -> tuple[Figure, Any]:
+    """A figure and its grid of ``rows`` × ``columns`` cells, each panel ``panel`` = (width,
+    height) inches including ``margins``, below room for a title of ``title_lines`` lines.
 
     The layout is fixed arithmetic rather than matplotlib's constrained layout, which
     costs more than the drawing itself. The figure has its own Agg canvas; no pyplot.
@@ -95,6 +104,14 @@ def grid_figure(
         wspace=(margins.left + margins.right) / (panel_width - margins.left - margins.right),
         hspace=(margins.top + margins.bottom) / (panel_height - margins.top - margins.bottom),
     )
+    return figure, grid
+
+
+def grid_figure(
+    rows: int, columns: int, panel: tuple[float, float], title_lines: int, margins: Margins
+) -> tuple[Figure, list[Any]]:
+    """A figure of ``rows`` × ``columns`` axes laid out as :func:`grid_layout` says."""
+    figure, grid = grid_layout(rows, columns, panel, title_lines, margins)
     return figure, list(grid.subplots(squeeze=False).ravel())
 
 
@@ -131,10 +148,12 @@ def log_scale_suits(y: np.ndarray) -> bool:
     return positive > 0 and positive * 2 >= int(np.count_nonzero(finite))
 
 
-def draw_dataset(ax: Any, curve: DatasetCurve) -> None:
-    """Measured points with error bars and the simulated curve of one data set, log y if it suits.
+def draw_dataset(ax: Any, curve: DatasetCurve, residual_ax: Any = None) -> None:
+    """Measured points with error bars and the simulated curve of one data set, log y if it suits,
+    and (on ``residual_ax``) the residuals (data − simulation) / error of the points with an error.
 
-    Points at y ≤ 0 cannot show on a log axis; their count goes into the legend's title.
+    Points at y ≤ 0 cannot show on a log axis; their count goes into the legend's title. Error
+    bars on a log axis end at most :data:`CLIP_DECADES` below their point.
     """
     n = min(len(curve.x), len(curve.y))
     x, y = as_floats(curve.x[:n]), as_floats(curve.y[:n])
@@ -148,7 +167,11 @@ def draw_dataset(ax: Any, curve: DatasetCurve) -> None:
         x, y, error, simulated = x[order], y[order], error[order], simulated[order]
 
     ax.set_title(curve.name, fontsize="medium", parse_math=False)  # names may hold "$"
-    ax.set_xlabel(X_LABEL)
+    bottom = ax if residual_ax is None else residual_ax
+    bottom.set_xlabel(X_LABELS.get(curve.x_axis, X_LABELS[""]))
+    if residual_ax is not None:
+        draw_residuals(residual_ax, x, y, error, simulated)
+        ax.tick_params(labelbottom=False)
     if not np.any(np.isfinite(x) & (np.isfinite(y) | np.isfinite(simulated))):
         note(ax, "no finite points")
         return
@@ -163,17 +186,18 @@ def draw_dataset(ax: Any, curve: DatasetCurve) -> None:
         low, high = float(np.nanmin(both)), float(np.nanmax(both))
         pad = (high / low) ** 0.04 if high > low else 2.0
         ax.set_yscale("log")
-        ax.set_ylim(low / pad, high * pad)  # error bars reaching below 0 end at the bottom edge
+        ax.set_ylim(low / pad, high * pad)
         if high / low > 1e3:
             ax.yaxis.set_minor_locator(NullLocator())  # unlabelled anyway; they cost half the drawing time
-        low_edge = np.where(low_edge > 0, low_edge, low / pad)
+        floor = y / 10**CLIP_DECADES
+        low_edge = np.where(low_edge > floor, low_edge, floor)
         ax.set_ylabel("intensity (log scale)")
     else:
         ax.set_ylabel("intensity")
     # Error bars as one NaN-separated line: one path to transform instead of one per point.
     bars_x = np.column_stack([x, x, np.full(n, math.nan)]).ravel()
     bars_y = np.column_stack([low_edge, y + error, np.full(n, math.nan)]).ravel()
-    ax.plot(bars_x, bars_y, "-", color="C0", linewidth=0.5, alpha=0.35)  # light: 100 % errors make a wall
+    ax.plot(bars_x, bars_y, "-", color="C0", linewidth=0.5, alpha=0.35)
     ax.plot(x, y, "o", markersize=2.5, color="C0", label="data ± error")
     ax.plot(x, simulated, "-", color="C1", linewidth=1.3, label="simulation")
     title = f"{hidden} point{'s' if hidden > 1 else ''} ≤ 0 not shown" if hidden else None
@@ -182,8 +206,25 @@ def draw_dataset(ax: Any, curve: DatasetCurve) -> None:
     ax.legend(loc="upper right", fontsize="small", title=title, title_fontsize="small")
 
 
+def draw_residuals(ax: Any, x: np.ndarray, y: np.ndarray, error: np.ndarray, simulated: np.ndarray) -> None:
+    """(data − simulation) / error against x for the points with a positive error, with ±1 and 0 lines."""
+    usable = np.isfinite(x) & np.isfinite(y) & np.isfinite(simulated) & (error > 0)
+    ax.axhline(0.0, color="0.3", linewidth=0.8)
+    for level in (-1.0, 1.0):
+        ax.axhline(level, color="0.6", linewidth=0.6, linestyle=":")
+    ax.set_ylabel(RESIDUAL_LABEL, fontsize="small")
+    if not np.any(usable):
+        note(ax, "no error bars: no residuals")
+        return
+    residual = (y[usable] - simulated[usable]) / error[usable]
+    ax.plot(x[usable], residual, ".", markersize=2.5, color="C2")
+    reach = float(np.nanpercentile(np.abs(residual), 99)) if residual.size else 1.0
+    ax.set_ylim(-max(reach, 3.0) * 1.1, max(reach, 3.0) * 1.1)
+
+
 def fit_figure(result: FitResult) -> Figure:
-    """Data (with error bars) vs simulation of every data set in use, one panel each.
+    """Data (with error bars) vs simulation of every data set in use, one panel each, the
+    residuals (data − simulation) / error below each; x labelled in the instrument's coordinates.
 
     The title names the model and the FOM; data sets not in use are named there, not drawn.
     """
@@ -197,19 +238,24 @@ def fit_figure(result: FitResult) -> Figure:
     if skipped:
         title += f"\nnot in use, not shown: {name_list(skipped)}"
     panel = (PANEL_WIDTH * scale, PANEL_HEIGHT * scale)
-    figure, axes = grid_figure(rows, columns, panel, title.count("\n") + 1, Margins())
-    for ax, curve in zip(axes, used, strict=False):
-        draw_dataset(ax, curve)
+    figure, grid = grid_layout(rows, columns, panel, title.count("\n") + 1, Margins())
+    for index, curve in enumerate(used):
+        cell = grid[index // columns, index % columns]
+        parts = cell.subgridspec(2, 1, height_ratios=(1 - RESIDUAL_SHARE, RESIDUAL_SHARE), hspace=0.06)
+        ax = figure.add_subplot(parts[0])
+        draw_dataset(ax, curve, figure.add_subplot(parts[1], sharex=ax))
     if not used:
-        note(axes[0], "no data set is in use")
-    for ax in axes[max(len(used), 1) :]:
-        ax.remove()
+        note(figure.add_subplot(grid[0, 0]), "no data set is in use")
     figure_title(figure, title)
     return figure
 
 
 # -- FOM history -------------------------------------------------------------------------
 Conversion = Callable[[Any], Any]
+SVG_METADATA = {"Date": None}
+"""No creation date in SVGs, and (below) element ids from a fixed salt: the same result gives the
+same file."""
+matplotlib.rcParams["svg.hashsalt"] = "metagenx"
 
 
 def interpolate(x: Any, xp: np.ndarray, fp: np.ndarray) -> Any:
@@ -282,12 +328,20 @@ def fom_figure(result: FitResult) -> Figure:
 # -- rendering ---------------------------------------------------------------------------
 def png_bytes(figure: Figure) -> bytes:
     """Render ``figure`` as PNG at :data:`DPI`, then clear it so its memory can be freed."""
-    buffer = io.BytesIO()
+    return rendered(figure, "png")[0]
+
+
+def rendered(figure: Figure, *formats: str) -> list[bytes]:
+    """Render ``figure`` in each of ``formats`` (``png`` at :data:`DPI`, ``svg``), then clear it."""
+    out = []
     try:
-        figure.savefig(buffer, format="png", dpi=DPI)
+        for kind in formats:
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format=kind, dpi=DPI, metadata=SVG_METADATA if kind == "svg" else None)
+            out.append(buffer.getvalue())
     finally:
         figure.clear()
-    return buffer.getvalue()
+    return out
 
 
 def warm_up() -> None:

@@ -26,7 +26,7 @@ from typing import IO, Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from metagenx.engine.result import FitResult
+from metagenx.engine.result import X_AXES, FitResult
 from metagenx.errors import RunnerProtocolError
 from metagenx.events import (
     Crashed,
@@ -234,6 +234,8 @@ def check_result(result: FitResult) -> None:
             raise RunnerProtocolError(f"the runner sent NaN bounds or start for parameter {parameter.name!r}")
     for curve in result.datasets:
         bounded("result data set name", curve.name, MAX_NAME)
+        if curve.x_axis not in X_AXES:
+            raise RunnerProtocolError(f"the runner sent data set {curve.name!r} with an unknown x axis")
         if not len(curve.x) == len(curve.y) == len(curve.error) == len(curve.simulated):
             raise RunnerProtocolError(
                 f"the runner sent data set {curve.name!r} with columns of unequal length"

@@ -57,7 +57,7 @@ def solve(
 
     The solve is a job on a controller with a local executor of ``workers`` fit processes
     (default: ``settings.slots``, else the number of cores). With ``out`` (a ``.hgx``/``.gx``
-    path) the best fit is written there with result.json, parameters.csv, fit.png, fom.png and
+    path) the best fit is written there with result.json, parameters.csv, fit.png, fom.png (and SVGs) and
     ``solve.json``; without it the files live only as long as the call. ``progress`` is called
     as the solve goes; ``stop_event`` ends it with the best answer so far (marked incomplete).
     Raises :class:`SolveError` when no start produced a fit.

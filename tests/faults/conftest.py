@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from metagenx.outputs.collect import FIT_OUTPUTS
+from metagenx.outputs.names import SOLVE_JSON
 from metagenx.store import Artifact, Event, EventKind, Job, JobState, open_store
 from tests.server.conftest import api, start_api  # noqa: F401
 from tests.store.conftest import pg_schema, pg_server_url  # noqa: F401
@@ -19,7 +21,8 @@ from tests.study.test_run import metagenx_cli as cli
 FITS = 12
 SETTINGS = "max_generations = 25\npopulation = 12\n"
 """Fits of about a second each: enough of them run when a fault strikes."""
-OUTPUT_NAMES = {"SuperAdam_SiO.hgx", "result.json", "parameters.csv", "fit.png", "fom.png"}
+OUTPUT_NAMES = {"SuperAdam_SiO.hgx", *FIT_OUTPUTS.values()} - {SOLVE_JSON}
+"""What a fit writes into its job's folder."""
 
 
 def write_study(folder: Path, model: Path, name: str = "faults") -> Path:

@@ -1,4 +1,4 @@
-"""fit.png and fom.png drawn from real and from damaged results: always a readable PNG."""
+"""fit.png and fom.png (and their SVGs) drawn from real and from damaged results: always readable."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import io
 import math
 import threading
 
+import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from metagenx.engine.result import DatasetCurve, FitResult
-from metagenx.outputs.plots import fit_figure, fom_figure, png_bytes
+from metagenx.outputs.plots import RESIDUAL_LABEL, X_LABELS, fit_figure, fom_figure, png_bytes, rendered
 
 
 def decoded(png: bytes) -> Image.Image:
@@ -42,9 +43,10 @@ def curve(name: str = "d", use: bool = True, **values: list[float | None]) -> Da
 def test_real_result_draws_on_agg_with_titles_and_labels(result: FitResult) -> None:
     fit = fit_figure(result)
     assert isinstance(fit.canvas, FigureCanvasAgg)  # own canvas: no pyplot, no GUI backend
-    (ax,) = fit.axes
+    ax, residuals = fit.axes
     assert ax.get_yscale() == "log"
-    assert ax.get_xlabel() and ax.get_ylabel()
+    assert ax.get_ylabel() and residuals.get_ylabel() == RESIDUAL_LABEL
+    assert residuals.get_xlabel() == "2θ (°)", "SuperAdam's instrument works in 2θ"
     drawn = texts(fit)
     assert "SuperAdam_SiO" in drawn and f"{result.fom:.6g}" in drawn and result.fom_name in drawn
     assert "NeutronData" in drawn
@@ -54,7 +56,7 @@ def test_real_result_draws_on_agg_with_titles_and_labels(result: FitResult) -> N
     assert fom.axes[0].get_yscale() == "log"
     for figure in (fit, fom):
         image = decoded(png_bytes(figure))
-        assert 500 <= image.width <= 2000 and 350 <= image.height <= 2000
+        assert 900 <= image.width <= 2000 and 600 <= image.height <= 2000
 
 
 def test_none_and_nan_from_a_json_round_trip_do_not_break_plotting(result: FitResult) -> None:
@@ -99,7 +101,7 @@ def test_edge_cases_draw_a_note_instead_of_failing(result: FitResult) -> None:
         assert decoded(png_bytes(figure)).width > 300, name
         if name == "unused":
             assert "not in use, not shown: off" in drawn
-            assert panels == 1
+            assert panels == 2, "the data and their residuals"
         if name in ("nothing in use", "no data sets"):
             assert "no data set is in use" in drawn
         if name in ("empty", "all NaN"):
@@ -109,7 +111,7 @@ def test_edge_cases_draw_a_note_instead_of_failing(result: FitResult) -> None:
         if name == "some zeros":
             assert "5 points ≤ 0 not shown" in drawn
         if name == "many":
-            assert panels == 11
+            assert panels == 22
 
 
 def test_fom_history_edge_cases(result: FitResult) -> None:
@@ -151,3 +153,31 @@ def test_png_bytes_frees_the_figure(result: FitResult, draw: object) -> None:
     figure = draw(result)  # type: ignore[operator]
     png_bytes(figure)
     assert figure.axes == []
+
+
+def test_x_axis_and_residuals_follow_the_model(result: FitResult) -> None:
+    for axis, label in (("q", "Q (Å⁻¹)"), ("2theta", "2θ (°)"), ("", X_LABELS[""])):
+        figure = fit_figure(dataclasses.replace(result, datasets=[curve("d", x_axis=axis)]))  # type: ignore[arg-type]
+        assert figure.axes[1].get_xlabel() == label
+    y = [10.0 ** (-4 * i / 50) for i in range(50)]
+    off = [v * (1 + (0.1 if i % 2 else -0.1)) for i, v in enumerate(y)]
+    figure = fit_figure(
+        dataclasses.replace(result, datasets=[curve("r", y=off, error=[0.05 * v for v in y])])
+    )
+    (points,) = [line for line in figure.axes[1].get_lines() if line.get_marker() == "."]
+    assert np.allclose(np.abs(points.get_ydata()), 2.0), "(data − sim) / error: ±10 % over 5 % errors"
+
+
+def test_error_bars_larger_than_the_value_stop_a_decade_below_it(result: FitResult) -> None:
+    y = [10.0 ** (-4 * i / 50) for i in range(50)]
+    figure = fit_figure(dataclasses.replace(result, datasets=[curve("e", error=[2 * v for v in y])]))
+    bars = figure.axes[0].get_lines()[0]
+    lows = np.asarray(bars.get_ydata())[0::3]
+    assert np.allclose(lows, np.asarray(y) / 10), "cut one decade below each point, not at the axis"
+
+
+def test_every_figure_is_also_an_svg_without_a_date(result: FitResult) -> None:
+    png, svg = rendered(fit_figure(result), "png", "svg")
+    decoded(png)
+    assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg and b"<dc:date>" not in svg
+    assert rendered(fit_figure(result), "svg")[0] == svg, "the same result gives the same file"

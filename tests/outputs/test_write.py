@@ -22,7 +22,15 @@ from metagenx.engine.result import FitResult
 from metagenx.errors import OutputError
 from metagenx.outputs import OutputFiles, write_outputs
 
-NAMES = ["SuperAdam_SiO_fitted.hgx", "fit.png", "fom.png", "parameters.csv", "result.json"]
+NAMES = [
+    "SuperAdam_SiO_fitted.hgx",
+    "fit.png",
+    "fom.png",
+    "fit.svg",
+    "fom.svg",
+    "parameters.csv",
+    "result.json",
+]
 
 
 def snapshot(files: OutputFiles) -> dict[str, tuple[int, bytes]]:
@@ -43,7 +51,7 @@ def test_pngs_decode_with_sensible_sizes(written: OutputFiles) -> None:
         with Image.open(path) as image:
             assert image.format == "PNG"
             image.load()
-            assert 500 <= image.width <= 2000 and 350 <= image.height <= 2000
+            assert 900 <= image.width <= 2000 and 500 <= image.height <= 2000, "150 dpi"
             assert len(set(image.convert("L").getdata())) > 10  # something was drawn
 
 
@@ -127,13 +135,23 @@ from pathlib import Path
 from metagenx.engine.model import GenxModel
 from metagenx.engine.result import FitResult
 from metagenx.errors import OutputError
+import metagenx.outputs
 from metagenx.outputs import write_outputs
+
+real_plots = metagenx.outputs.rendered
+
+
+def tiny_plots(figure, *formats):
+    real_plots(figure, "png")
+    return [b"plot"] * len(formats)
+
 
 model = GenxModel.load(sys.argv[1])
 result = FitResult.from_json(Path(sys.argv[2]).read_text())
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-limit writes fail with EFBIG instead of killing us
 messages = []
-for folder, limit in zip(sys.argv[3::2], sys.argv[4::2]):
+for folder, limit, plots in zip(sys.argv[3::3], sys.argv[4::3], sys.argv[5::3]):
+    metagenx.outputs.rendered = tiny_plots if plots == "tiny" else real_plots
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     resource.setrlimit(resource.RLIMIT_FSIZE, (int(limit), hard))
     try:
@@ -153,20 +171,20 @@ os._exit(0)
 def test_a_write_failing_part_way_leaves_every_previous_file(written: OutputFiles, tmp_path: Path) -> None:
     """Real EFBIG errors from the OS (a per-file size limit, like a disk filling up), in a fresh process.
 
-    First limit: the first plot is too large. Second limit: every plain file fits, the HDF5
-    model does not, so GenX's own save fails half-way.
+    First limit: the first plot is too large. Second limit: every plain file fits (the plots
+    drawn, but written as a few bytes), the HDF5 model does not, so GenX's own save fails
+    half-way.
     """
     sizes = {path.name: path.stat().st_size for path in written.all}
-    plain_limit = max(sizes["parameters.csv"], sizes["fit.png"], sizes["fom.png"]) + 1024
-    if sizes[written.model.name] <= plain_limit:
-        pytest.skip("the model file is not the largest output; cannot make only it fail")
-    runs = {tmp_path / "plot": 4096, tmp_path / "model": plain_limit}
+    plain_limit = sizes["parameters.csv"] + 1024
+    assert sizes[written.model.name] > plain_limit
+    runs = {tmp_path / "plot": (4096, "real"), tmp_path / "model": (plain_limit, "tiny")}
     for folder in runs:
         shutil.copytree(written.model.parent, folder)
     before = {folder: snapshot(OutputFiles.beside(folder / written.model.name)) for folder in runs}
     arguments = [str(written.model), str(written.result_json)]
-    for folder, limit in runs.items():
-        arguments += [str(folder), str(limit)]
+    for folder, (limit, plots) in runs.items():
+        arguments += [str(folder), str(limit), plots]
     process = subprocess.run(
         [sys.executable, "-c", FAILING_WRITE, *arguments],
         capture_output=True,
@@ -197,9 +215,26 @@ def test_the_python_api_writes_outputs(superadam: Path, tmp_path: Path) -> None:
 
 def test_public_names() -> None:
     exported = set(metagenx.outputs.__all__)
-    assert exported == {"FIT_PNG", "FOM_PNG", "PARAMETERS_CSV", "RESULT_JSON", "OutputFiles", "write_outputs"}
+    assert exported == {
+        "FIT_PNG",
+        "FOM_PNG",
+        "FIT_SVG",
+        "FOM_SVG",
+        "PARAMETERS_CSV",
+        "RESULT_JSON",
+        "OutputFiles",
+        "write_outputs",
+    }
     assert all(hasattr(metagenx.outputs, name) for name in exported)
 
 
 def test_output_files_lists_every_path_model_first(written: OutputFiles) -> None:
-    assert [p.name for p in written.all] == [NAMES[0], "result.json", "parameters.csv", "fit.png", "fom.png"]
+    assert [p.name for p in written.all] == [
+        NAMES[0],
+        "result.json",
+        "parameters.csv",
+        "fit.png",
+        "fom.png",
+        "fit.svg",
+        "fom.svg",
+    ]

@@ -64,7 +64,15 @@ def test_task_changes_are_applied(runner: RunnerProcess, superadam: Path, tmp_pa
     assert next(p.value for p in fitted.parameters if p.name == "SiO.setSigma") == 3.5
     assert json.loads((tmp_path / "out" / "result.json").read_text())["fom"] == result.fom
     found = collect(tmp_path / "out", fit_outputs(tmp_path / "out" / "fitted.hgx")).files
-    assert set(found) == {"model", "result_json", "parameters_csv", "fit_png", "fom_png"}
+    assert set(found) == {
+        "model",
+        "result_json",
+        "parameters_csv",
+        "fit_png",
+        "fom_png",
+        "fit_svg",
+        "fom_svg",
+    }
 
 
 def test_a_model_error_is_reported_and_the_runner_lives_on(runner: RunnerProcess, superadam: Path) -> None:
