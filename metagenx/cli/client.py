@@ -22,6 +22,7 @@ from metagenx.cli.options import with_fit_settings
 from metagenx.cli.server_options import Server, Token, connect
 from metagenx.client import ClientError
 from metagenx.engine.settings import FitSettings
+from metagenx.solve.settings import DEFAULT_BUDGET
 from metagenx.solve.settings_file import SettingsFile
 
 if TYPE_CHECKING:
@@ -45,7 +46,11 @@ def submit_command(
         typer.Option("--solve", help="Solve each model (raced starts until confident) instead of one fit."),
     ] = False,
     budget: Annotated[
-        float | None, typer.Option("--budget", help="With --solve: wall-time budget, s (default 600).")
+        float | None,
+        typer.Option(
+            "--budget",
+            help=f"With --solve: wall-time cap, s (default {DEFAULT_BUDGET:g}); it returns sooner once sure.",
+        ),
     ] = None,
     *,
     settings: FitSettings,

@@ -20,7 +20,7 @@ from metagenx.engine.settings import FitSettings
 from metagenx.errors import OutputError
 from metagenx.solve.local import solve
 from metagenx.solve.result import SolveResult
-from metagenx.solve.settings import SolveSettings, start_settings
+from metagenx.solve.settings import DEFAULT_BUDGET, SolveSettings, start_settings
 from metagenx.solve.settings_file import SettingsFile
 from metagenx.solve.starts import SolveProgress
 
@@ -30,7 +30,10 @@ from metagenx.solve.starts import SolveProgress
 def solve_command(
     model: Annotated[Path, typer.Argument(help="GenX model file (.hgx or .gx, GenX 2 or 3).")],
     budget: Annotated[
-        float | None, typer.Option("--budget", help="Wall-time budget, s (default 600).")
+        float | None,
+        typer.Option(
+            "--budget", help=f"Wall-time cap, s (default {DEFAULT_BUDGET:g}); it returns sooner once sure."
+        ),
     ] = None,
     out: Annotated[
         Path | None,
@@ -54,10 +57,11 @@ def solve_command(
 ) -> None:
     """Find the best fit reliably: race several DE starts, stop the laggards, polish the leader.
 
-    Starts run in parallel with seeds --seed, --seed+1, …; a start that falls clearly behind
-    is stopped and its slot goes to a new start. The solve ends when enough independent
-    starts agree on the best FOM (within 1 %) to reach --target-reliability, or at --budget.
-    Writes the fitted .hgx, result.json, parameters.csv, fit.png, fom.png and solve.json.
+    Starts run in parallel, each with its own seed derived from --seed; a start that falls
+    clearly behind is stopped and its slot goes to a new start. The solve returns as soon as
+    the minima its finished starts found make the best answer the global minimum with
+    --target-reliability (an estimate of the basins no start has found yet), or at --budget.
+    Writes the fitted .hgx, result.json, parameters.csv, fit.png, fom.png (and SVGs) and solve.json.
     Fit options set the starts' settings; the solve table of a --settings file sets racing.
     """
     del settings  # the starts' settings: solve's own defaults under the file and the given options

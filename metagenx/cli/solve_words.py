@@ -36,11 +36,12 @@ def agrees(start: StartSummary, best_fom: float) -> bool:
 
 def confidence_words(result: SolveResult) -> str:
     """One line: the confidence, what it means, and how it was reached."""
-    ended = sum(1 for s in result.starts if math.isfinite(s.fom))
+    minima = "one minimum" if result.minima == 1 else f"{result.minima} distinct minima"
     return (
-        f"confidence {result.confidence:.2f}: the estimated probability that no better minimum exists "
-        f"than the best FOM, from how often the {ended} finished start(s) landed in the same minima "
-        f"({result.agreeing} of {len(result.starts)} agree within 1 %)"
+        f"confidence {result.confidence:.2f}: the estimated probability that the best FOM is the "
+        f"global minimum: {result.searches} finished search(es) found {minima}, so a further start "
+        f"would land in a minimum not yet seen with probability {1 - result.confidence:.2g} "
+        f"({result.agreeing} of {len(result.starts)} starts agree on the best within 1 %)"
     )
 
 

@@ -30,7 +30,7 @@ from metagenx.cli.server_options import Server, Token, connect
 from metagenx.cli.signals import RESUMABLE, stop_on_signals
 from metagenx.cli.study import Database
 from metagenx.engine.settings import FitSettings
-from metagenx.solve.settings import SolveSettings, start_settings
+from metagenx.solve.settings import DEFAULT_BUDGET, SolveSettings, start_settings
 from metagenx.solve.settings_file import SettingsFile
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ Solve = Annotated[
 ]
 Budget = Annotated[
     float | None,
-    typer.Option("--budget", help="With --solve: wall-time budget per file, s (default 600)."),
+    typer.Option("--budget", help=f"With --solve: wall-time cap per file, s (default {DEFAULT_BUDGET:g})."),
 ]
 
 

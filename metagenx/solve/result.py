@@ -64,6 +64,10 @@ class SolveResult:
     wall_time: float
     stop_reason: str
     settings: dict[str, Any]
+    searches: int = 0
+    """Finished starts the confidence counts (:mod:`metagenx.solve.evidence`)."""
+    minima: int = 0
+    """Distinct minima those starts found."""
     outputs: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -167,4 +171,6 @@ def solve_result_of(best: FitResult) -> SolveResult:
         settings=dict(account["settings"]),
         outputs=dict(account["outputs"]),
         notes=list(account["notes"]),
+        searches=int(account.get("searches", 0)),
+        minima=int(account.get("minima", 0)),
     )

@@ -345,7 +345,7 @@ def solve_on(
     """Solve ``model`` (its file, data and parameter changes) with the starts on ``share``.
 
     With ``out`` (a ``.hgx``/``.gx`` path) the best fit is written there with result.json,
-    parameters.csv, fit.png, fom.png, plus ``solve.json`` beside it. Raises
+    parameters.csv, fit.png, fom.png (and SVGs), plus ``solve.json`` beside it. Raises
     :class:`SolveError` when no start produced a fit.
 
     ``stop_event`` ends the solve early with the best answer so far (its outputs written,
@@ -367,12 +367,15 @@ def solve_on(
         final = dataclasses.replace(final, complete=False)
     notes += [f"{name}: {explain(flag)}" for name, flags in final.flags.items() for flag in flags]
     starts = sorted(solver.starts, key=lambda s: s.start_id)
+    evidence = solver.race.evidence()
     result = SolveResult(
         model_path=target.path,
         best=final,
         starts=starts,
         agreeing=solver.race.agreeing(),
-        confidence=solver.race.confidence(),
+        confidence=evidence.confidence,
+        searches=evidence.searches,
+        minima=evidence.minima,
         spread=parameter_spread(final, starts, settings.agree),
         trace=solver.trace,
         wall_time=solver.elapsed(),

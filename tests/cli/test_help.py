@@ -35,6 +35,8 @@ def test_help_prints_every_text_as_written() -> None:
     assert "Server URL [env METAGENX_SERVER; config file; http://127.0.0.1:8000]." in shown.stdout
     assert "Bearer token [env METAGENX_TOKEN; config file]." in shown.stdout
     assert "<bool>" not in metagenx("fit", "--help").stdout
+    solve = " ".join(metagenx("solve", "--help").stdout.split())
+    assert "Wall-time cap, s (default 120); it returns sooner once sure." in solve
 
 
 def test_without_the_help_pass_rich_drops_the_brackets(capsys: pytest.CaptureFixture[str]) -> None:

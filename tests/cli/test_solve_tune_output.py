@@ -52,7 +52,13 @@ def test_a_solve_prints_what_its_starts_did_the_confidence_and_where_the_answer_
     text = console.export_text()
     assert "polished" not in text and "scatter" not in text
     assert "what it did" in text and "same answer" in text
-    assert re.search(r"confidence \d\.\d\d: the estimated probability that no better minimum exists", text)
+    words = re.search(
+        r"confidence (\d\.\d\d): the estimated probability that the best FOM is the global minimum: "
+        r"(\d+) finished search\(es\) found (one minimum|\d+ distinct minima)",
+        " ".join(text.split()),
+    )
+    assert words is not None, text
+    assert int(words.group(2)) == result.searches and float(words.group(1)) == round(result.confidence, 2)
     assert f"the answer: {tmp_path / 'solved' / 'xray.hgx'} (opens in GenX); plots: fit.png, fom.png" in text
     assert ending_words(result) in text
 
