@@ -30,6 +30,8 @@ class StartSummary:
     """``converged``, ``stopped: <racing reason>``, ``budget``, ``error: <message>``."""
     polished: bool = False
     values: dict[str, float] = field(default_factory=dict)
+    trace: list[tuple[float, float]] = field(default_factory=list)
+    """(s since the solve began, best FOM of this start so far) at each of its improvements."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,16 @@ def solve_result_of(best: FitResult) -> SolveResult:
     return SolveResult(
         model_path=str(account["model_path"]),
         best=dataclasses.replace(best, extra=extra),
-        starts=[StartSummary(**{**s, "fom": number(s["fom"])}) for s in account["starts"]],
+        starts=[
+            StartSummary(
+                **{
+                    **s,
+                    "fom": number(s["fom"]),
+                    "trace": [(float(t), number(f)) for t, f in s.get("trace", [])],
+                }
+            )
+            for s in account["starts"]
+        ],
         agreeing=int(account["agreeing"]),
         confidence=number(account["confidence"]),
         spread=[

@@ -92,6 +92,8 @@ class Solver:
         self.starts: list[StartSummary] = []
         self.results: dict[int, FitResult] = {}
         self.trace: list[tuple[float, float]] = []
+        self.start_traces: dict[int, list[tuple[float, float]]] = {}
+        """Per start: (s since the solve began, its best FOM) at each of its improvements."""
         self.evaluations: dict[int, int] = {}
         self.launched = 0
         self.started = time.monotonic()
@@ -172,7 +174,7 @@ class Solver:
             self.evaluations[run.start_id] = event.evaluations
             best = math.inf if event.best_fom is None else event.best_fom
             self.race.observe(run.start_id, event.elapsed, event.evaluations, best)
-            self.improved(best)
+            self.improved(best, run.start_id)
             for decision in self.race.decide():
                 stopped = next((r for r in self.running.values() if r.start_id == decision.start_id), None)
                 if stopped is not None and stopped.stop_reason is None:
@@ -204,7 +206,7 @@ class Solver:
         converged = result.stop_reason in (StopReason.CONVERGED_FOM, StopReason.CONVERGED_SPREAD)
         complete = converged and not run.scatter and run.stop_reason is None
         self.race.end(run.start_id, result.fom, result.evaluations, result.wall_time, complete=complete)
-        self.improved(result.fom)
+        self.improved(result.fom, run.start_id)
         ended = "scatter" if run.scatter else "converged"
         outcome = run.stop_reason or ("budget" if result.stop_reason is StopReason.REQUESTED else ended)
         self.starts.append(
@@ -218,12 +220,21 @@ class Solver:
                 outcome=outcome,
                 polished="polish" in result.extra,
                 values=result.values,
+                trace=self.start_traces.get(run.start_id, []),
             )
         )
 
-    def improved(self, fom: float) -> None:
-        if math.isfinite(fom) and (not self.trace or fom < self.trace[-1][1]):
-            self.trace.append((self.elapsed(), fom))
+    def improved(self, fom: float, start_id: int | None = None) -> None:
+        """Note ``fom`` in the solve's trace and (with ``start_id``) in that start's, if it is better."""
+        if not math.isfinite(fom):
+            return
+        now = self.elapsed()
+        if not self.trace or fom < self.trace[-1][1]:
+            self.trace.append((now, fom))
+        if start_id is not None:
+            own = self.start_traces.setdefault(start_id, [])
+            if not own or fom < own[-1][1]:
+                own.append((now, fom))
 
     def check_end(self) -> None:
         if self.ending is not None:
@@ -363,6 +374,7 @@ def solve_on(
     best = min(solver.results.values(), key=lambda r: r.fom)
     out_path = None if out is None else Path(out)
     final, artifacts, notes = solver.finishing(best, out_path)
+    final = the_solves_answer(final, best)
     if solver.stop_event.is_set():  # stopped on request: the best so far, not the solve's answer
         final = dataclasses.replace(final, complete=False)
     notes += [f"{name}: {explain(flag)}" for name, flags in final.flags.items() for flag in flags]
@@ -385,15 +397,54 @@ def solve_on(
         notes=notes,
     )
     if out_path is not None:
-        from metagenx.outputs.files import write_atomic
-
-        solve_json = out_path.with_name(SOLVE_JSON)
-        write_atomic(solve_json, (result.to_json() + "\n").encode("utf-8"))
-        result.outputs["solve_json"] = str(solve_json)
-        if not final.complete and "result_json" in artifacts:  # say so in the fit's own files too
-            from metagenx.outputs.tables import parameters_csv
-
-            write_atomic(Path(artifacts["result_json"]), (final.to_json() + "\n").encode("utf-8"))
-            if "parameters_csv" in artifacts:
-                write_atomic(Path(artifacts["parameters_csv"]), parameters_csv(final).encode("utf-8"))
+        write_solve_files(result, out_path)
     return result
+
+
+def the_solves_answer(final: FitResult, best: FitResult) -> FitResult:
+    """The answer as a solve's files tell it: the finishing step's values and FOM, with the model
+    file's start values (not the best values the finishing step began at) and the run of the start
+    that found it (its stop reason, generations, evaluations, time and FOM history)."""
+    if final is best:
+        return best
+    starts = {p.name: p.start for p in best.parameters}
+    return dataclasses.replace(
+        final,
+        parameters=[dataclasses.replace(p, start=starts.get(p.name, p.start)) for p in final.parameters],
+        fom_start=best.fom_start,
+        stop_reason=best.stop_reason,
+        generations=best.generations,
+        evaluations=best.evaluations,
+        wall_time=best.wall_time,
+        fom_history=best.fom_history,
+        time_history=best.time_history,
+        seed=best.seed,
+    )
+
+
+def write_solve_files(result: SolveResult, out_path: Path) -> None:
+    """``solve.json`` beside the answer, and the answer's own files rewritten as the solve's:
+    result.json and parameters.csv (the file's start values, the solve's account in
+    ``extra["solve"]``, incomplete when interrupted), fom.png/fom.svg (every start's best FOM
+    against time). Written by the solve's owner, never by a runner."""
+    from metagenx.outputs.files import write_atomic
+    from metagenx.outputs.plots import rendered
+    from metagenx.outputs.tables import parameters_csv
+    from metagenx.solve.plots import solve_fom_figure
+
+    solve_json = out_path.with_name(SOLVE_JSON)
+    write_atomic(solve_json, (result.to_json() + "\n").encode("utf-8"))
+    result.outputs["solve_json"] = str(solve_json)
+    account = result.summary()
+    account.pop("best")
+    answer = dataclasses.replace(result.best, extra={**result.best.extra, "solve": account})
+    files = result.outputs
+    if "result_json" in files:
+        write_atomic(Path(files["result_json"]), (answer.to_json() + "\n").encode("utf-8"))
+    if "parameters_csv" in files:
+        write_atomic(Path(files["parameters_csv"]), parameters_csv(answer).encode("utf-8"))
+    if "fom_png" in files or "fom_svg" in files:
+        png, svg = rendered(solve_fom_figure(result), "png", "svg")
+        for kind, content in (("fom_png", png), ("fom_svg", svg)):
+            if kind in files:
+                write_atomic(Path(files[kind]), content)
