@@ -73,7 +73,8 @@ class CurrentValue:
 @dataclass(frozen=True)
 class CurrentCurve:
     """One data set: measured points and the current best solution's simulation (x in the data's own
-    unit, e.g. Å⁻¹ or °). None stands for a point that is not a finite number."""
+    unit, e.g. Å⁻¹ or °; ``x_axis`` as in :data:`~metagenx.engine.result.X_AXES`). None stands for a
+    point that is not a finite number."""
 
     name: str
     use: bool
@@ -81,6 +82,7 @@ class CurrentCurve:
     y: list[float | None]
     error: list[float | None]
     simulated: list[float | None]
+    x_axis: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 :func:`write_outputs` writes the fitted model and, in the same folder,
 ``result.json``, ``parameters.csv``, ``fit.png`` and ``fom.png`` (and their SVG twins
-``fit.svg``, ``fom.svg``). Each file is written to a hidden temporary twin first and renamed
+``fit.svg``, ``fom.svg``), and for reflectivity data ``fit.ort`` (:mod:`metagenx.outputs.orso`).
+Each file is written to a hidden temporary twin first and renamed
 over the old file only when all of them were written, so a failure (full disk, permission
 denied, a plotting error) raises
 :class:`~metagenx.errors.OutputError` and leaves any previous result files intact.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import glob
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +24,12 @@ from metagenx.engine.model import GenxModel
 from metagenx.engine.result import FitResult
 from metagenx.errors import OutputError
 from metagenx.outputs.files import Staging, reason
-from metagenx.outputs.names import FIT_PNG, FIT_SVG, FOM_PNG, FOM_SVG, PARAMETERS_CSV, RESULT_JSON
+from metagenx.outputs.names import FIT_ORT, FIT_PNG, FIT_SVG, FOM_PNG, FOM_SVG, PARAMETERS_CSV, RESULT_JSON
 from metagenx.outputs.plots import fit_figure, fom_figure, rendered
 from metagenx.outputs.tables import parameters_csv
 
 __all__ = [
+    "FIT_ORT",
     "FIT_PNG",
     "FIT_SVG",
     "FOM_PNG",
@@ -38,6 +41,7 @@ __all__ = [
 ]
 
 MODEL_SUFFIXES = (".hgx", ".gx")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class OutputFiles:
     fom_png: Path
     fit_svg: Path
     fom_svg: Path
+    orso: Path
+    """``fit.ort``: written for reflectivity data only (see :mod:`metagenx.outputs.orso`)."""
 
     @property
     def all(self) -> tuple[Path, ...]:
@@ -63,6 +69,7 @@ class OutputFiles:
             self.fom_png,
             self.fit_svg,
             self.fom_svg,
+            self.orso,
         )
 
     @classmethod
@@ -77,6 +84,7 @@ class OutputFiles:
             fom_png=folder / FOM_PNG,
             fit_svg=folder / FIT_SVG,
             fom_svg=folder / FOM_SVG,
+            orso=folder / FIT_ORT,
         )
 
 
@@ -101,6 +109,20 @@ def remove_leftovers(paths: OutputFiles) -> None:
         for leftover in target.parent.glob(f".{glob.escape(target.stem)}.*.tmp{glob.escape(target.suffix)}"):
             with contextlib.suppress(OSError):
                 leftover.unlink()
+
+
+def orso_or_none(model: GenxModel, result: FitResult) -> bytes | None:
+    """``fit.ort``'s content, or None for a fit without an ORSO form (or one orsopy cannot write:
+    the other outputs are written all the same, and the reason logged)."""
+    from metagenx.outputs.orso import NoOrsoFile, orso_bytes
+
+    try:
+        return orso_bytes(model, result)
+    except NoOrsoFile:
+        return None
+    except Exception as exc:  # orsopy or GenX metadata it cannot express: no .ort, the rest stands
+        log.warning("no fit.ort for %s: %s", model.path.name, reason(exc))
+        return None
 
 
 def write_outputs(model: GenxModel, result: FitResult, model_out: Path) -> OutputFiles:
@@ -132,6 +154,9 @@ def write_outputs(model: GenxModel, result: FitResult, model_out: Path) -> Outpu
             staging.add_bytes(paths.fom_png, lambda: fom()[0])
             staging.add_bytes(paths.fit_svg, lambda: fit()[1])
             staging.add_bytes(paths.fom_svg, lambda: fom()[1])
+            orso = orso_or_none(model, result)
+            if orso is not None:
+                staging.add_bytes(paths.orso, orso)
             staging.add(paths.model, model.save)
             staging.add_bytes(paths.result_json, lambda: (result.to_json() + "\n").encode("utf-8"))
     except BaseException:

@@ -15,7 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from metagenx.outputs.names import FIT_PNG, FIT_SVG, FOM_PNG, FOM_SVG, PARAMETERS_CSV, RESULT_JSON, SOLVE_JSON
+from metagenx.outputs.names import (
+    FIT_ORT,
+    FIT_PNG,
+    FIT_SVG,
+    FOM_PNG,
+    FOM_SVG,
+    PARAMETERS_CSV,
+    RESULT_JSON,
+    SOLVE_JSON,
+)
 
 FIT_OUTPUTS = {
     "result_json": RESULT_JSON,
@@ -24,6 +33,7 @@ FIT_OUTPUTS = {
     "fom_png": FOM_PNG,
     "fit_svg": FIT_SVG,
     "fom_svg": FOM_SVG,
+    "orso": FIT_ORT,
     "solve_json": SOLVE_JSON,
 }
 """Artifact kind → file name of what a fit (or a solve) writes beside its fitted model."""

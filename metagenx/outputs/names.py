@@ -11,6 +11,7 @@ FIT_PNG = "fit.png"
 FOM_PNG = "fom.png"
 FIT_SVG = "fit.svg"
 FOM_SVG = "fom.svg"
+FIT_ORT = "fit.ort"
 SOLVE_JSON = "solve.json"
 
 JOB_LABEL_CHARS = 24

@@ -18,10 +18,13 @@ PARAMETER_COLUMNS = (
     "relative_position",
     "complete",
     "flags",
+    "sigma_jacobian",
 )
 """Header of ``parameters.csv``. ``relative_position``: 0 at ``min``, 1 at ``max``; ``complete``:
 ``false`` on every row of a fit cut short (its values are the best so far); ``flags``: what is
-doubtful about the value, ``;``-separated (:mod:`metagenx.engine.flags`), empty when nothing."""
+doubtful about the value, ``;``-separated (:mod:`metagenx.engine.flags`), empty when nothing;
+``sigma_jacobian``: the standard deviation from the Jacobian covariance at the optimum
+(:mod:`metagenx.engine.covariance`, a linear approximation), empty when not computed."""
 
 
 def number(value: float | None) -> str:
@@ -32,7 +35,20 @@ def number(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
-def parameter_row(parameter: ParameterResult, complete: bool = True) -> list[str]:
+def jacobian_sigma(result: FitResult) -> dict[str, float]:
+    """Standard deviation per parameter name from ``result.extra["covariance"]`` (empty when none)."""
+    found = result.extra.get("covariance")
+    if not isinstance(found, dict) or not isinstance(found.get("names"), list):
+        return {}
+    sigma = found.get("sigma") or []
+    return {
+        str(name): float(value)
+        for name, value in zip(found["names"], sigma, strict=False)
+        if isinstance(value, int | float)
+    }
+
+
+def parameter_row(parameter: ParameterResult, complete: bool = True, sigma: float | None = None) -> list[str]:
     """One CSV row of :data:`PARAMETER_COLUMNS` for ``parameter`` (of a complete fit, or not)."""
     return [
         parameter.name,
@@ -45,6 +61,7 @@ def parameter_row(parameter: ParameterResult, complete: bool = True) -> list[str
         number(parameter.relative_position),
         "true" if complete else "false",
         "; ".join(parameter.flags),
+        number(sigma),
     ]
 
 
@@ -57,5 +74,6 @@ def parameters_csv(result: FitResult) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(PARAMETER_COLUMNS)
-    writer.writerows(parameter_row(p, result.complete) for p in result.parameters)
+    sigma = jacobian_sigma(result)
+    writer.writerows(parameter_row(p, result.complete, sigma.get(p.name)) for p in result.parameters)
     return buffer.getvalue()

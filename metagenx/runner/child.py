@@ -20,11 +20,15 @@ import time
 import traceback
 from dataclasses import replace
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from metagenx.engine.runtime import pin_threads
 from metagenx.events import Failed, Finished, Progress, Ready, RunnerMessage, Started
 from metagenx.jobs import FitTask
+
+if TYPE_CHECKING:
+    from metagenx.engine.model import GenxModel
+    from metagenx.engine.result import FitResult
 from metagenx.runner.protocol import (
     MAX_NAME,
     MAX_TEXT,
@@ -110,6 +114,8 @@ def run_task(
         if snapshots is not None:
             snapshots.model = model
         result = fit_and_polish(model, settings, progress=progress, stop_event=stop)
+        if task.output is not None and result.complete:
+            result = with_covariance(model, result)
         if snapshots is not None:
             snapshots.at_end(result)
         fitted = time.perf_counter()
@@ -138,6 +144,27 @@ def run_task(
     except Exception as exc:  # a bug or an unforeseen GenX failure: report it, keep the worker alive
         traceback.print_exc(file=sys.stderr)
         channel.send(failure(task, type(exc).__name__, f"unexpected {type(exc).__name__}: {exc}"))
+
+
+COVARIANCE_SHARE = 0.2
+"""The Jacobian covariance is skipped when its ``2 p`` simulations would take longer than this share
+of the fit (and more than :data:`COVARIANCE_SECONDS`)."""
+COVARIANCE_SECONDS = 2.0
+
+
+def with_covariance(model: GenxModel, result: FitResult) -> FitResult:
+    """``result`` with ``extra["covariance"]``: the Jacobian covariance at the optimum
+    (:mod:`metagenx.engine.covariance`), or why there is none."""
+    from metagenx.engine.covariance import jacobian_covariance
+
+    per_evaluation = result.wall_time / max(result.evaluations, 1)
+    cost = 2 * len(result.parameters) * per_evaluation
+    if cost > max(COVARIANCE_SECONDS, COVARIANCE_SHARE * result.wall_time):
+        skipped = {"skipped": f"would take about {cost:.3g} s, more than the fit allows"}
+        return replace(result, extra={**result.extra, "covariance": skipped})
+    covariance = jacobian_covariance(model)
+    found = {"skipped": "no data point has an error bar"} if covariance is None else covariance.to_dict()
+    return replace(result, extra={**result.extra, "covariance": found})
 
 
 def failure(task: FitTask, kind: str, message: str) -> Failed:

@@ -274,6 +274,8 @@ def check_snapshot(snapshot: Snapshot) -> None:
 def check_curve(curve: CurrentCurve) -> int:
     """The number of points of one snapshot data set, whose columns are of equal length and finite."""
     text("snapshot data set name", curve.name, MAX_NAME)
+    if curve.x_axis not in X_AXES:
+        raise RunnerProtocolError(f"the runner sent data set {curve.name!r} with an unknown x axis")
     columns = (curve.x, curve.y, curve.error, curve.simulated)
     if len({len(column) for column in columns}) != 1:
         raise RunnerProtocolError(f"the runner sent data set {curve.name!r} with columns of unequal length")

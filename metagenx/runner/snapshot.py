@@ -38,16 +38,21 @@ def stride_for(lengths: Sequence[int]) -> int:
 
 def model_curves(model: GenxModel) -> list[CurrentCurve]:
     """Measured points and the last simulation of every data set of ``model``, thinned to the limit."""
+    from metagenx.engine.fit import instrument_axis
+
     data = list(model.model.data)
     step = stride_for([len(d.x) for d in data])
+    axis = instrument_axis(model)
     curves = []
     for d in data:
         simulated = getattr(d, "y_sim", None)
         y_sim = np.asarray(
             simulated if simulated is not None and len(simulated) else np.full(len(d.x), np.nan)
         )
-        columns = [np.asarray(c, dtype=float)[::step] for c in (d.x, d.y, d.error, y_sim)]
-        curves.append(CurrentCurve(str(d.name), bool(d.use), *(finite(c) for c in columns)))
+        x, y, error, simulated = (
+            finite(np.asarray(c, dtype=float)[::step]) for c in (d.x, d.y, d.error, y_sim)
+        )
+        curves.append(CurrentCurve(str(d.name), bool(d.use), x, y, error, simulated, x_axis=axis))
     return curves
 
 
@@ -68,7 +73,15 @@ def result_snapshot(job_id: int, result: FitResult) -> Snapshot:
     lengths = [len(c.x) for c in result.datasets]
     step = stride_for(lengths)
     curves = [
-        CurrentCurve(c.name, c.use, *(finite(column[::step]) for column in (c.x, c.y, c.error, c.simulated)))
+        CurrentCurve(
+            c.name,
+            c.use,
+            finite(c.x[::step]),
+            finite(c.y[::step]),
+            finite(c.error[::step]),
+            finite(c.simulated[::step]),
+            x_axis=c.x_axis,
+        )
         for c in result.datasets
     ]
     parameters = [CurrentValue(p.name, p.value) for p in result.parameters]

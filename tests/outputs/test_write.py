@@ -28,6 +28,7 @@ NAMES = [
     "fom.png",
     "fit.svg",
     "fom.svg",
+    "fit.ort",
     "parameters.csv",
     "result.json",
 ]
@@ -208,14 +209,16 @@ def test_the_python_api_writes_outputs(superadam: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "api").iterdir()) == sorted(["fitted.hgx", *NAMES[1:]])
     written = FitResult.from_json((tmp_path / "api" / "result.json").read_text())
     # the returned result adds how long the job's steps took (known only after the files) and
-    # the kernels it ran on
-    assert set(result.extra) == {"timings", "kernels"}
-    assert written == dataclasses.replace(result, extra={})
+    # the kernels it ran on; both carry the Jacobian covariance at the optimum
+    assert set(result.extra) == {"timings", "kernels", "covariance"}
+    assert result.extra["covariance"]["kind"] == "jacobian"
+    assert written == dataclasses.replace(result, extra={"covariance": result.extra["covariance"]})
 
 
 def test_public_names() -> None:
     exported = set(metagenx.outputs.__all__)
     assert exported == {
+        "FIT_ORT",
         "FIT_PNG",
         "FOM_PNG",
         "FIT_SVG",
@@ -237,4 +240,5 @@ def test_output_files_lists_every_path_model_first(written: OutputFiles) -> None
         "fom.png",
         "fit.svg",
         "fom.svg",
+        "fit.ort",
     ]

@@ -180,3 +180,11 @@ def test_without_the_checks_a_forged_snapshot_would_get_through(
     runner.run(FitTask(job_id=JOB, model_path=str(model), settings=SETTINGS), events.append)
     forged = [e for e in events if isinstance(e, Snapshot) and e.best_fom == FORGED_FOM]
     assert forged, "the forged snapshot reached the controller's side"
+
+
+def test_an_unknown_x_axis_is_refused() -> None:
+    from metagenx.runner.protocol import check_curve
+
+    assert check_curve(CurrentCurve("d", True, [0.1], [1.0], [0.1], [1.0], x_axis="q")) == 1
+    with pytest.raises(RunnerProtocolError, match="unknown x axis"):
+        check_curve(CurrentCurve("d", True, [0.1], [1.0], [0.1], [1.0], x_axis="<script>"))

@@ -34,7 +34,8 @@ def test_a_job_stream_carries_its_snapshots_and_a_study_stream_does_not(api: Api
     assert all([p["name"] for p in s["parameters"]] == names for s in snapshots)
     last = snapshots[-1]
     assert last["generation"] == job["result"]["generations"] and last["best_fom"] == job["fom"]
-    assert {"x", "y", "error", "simulated", "name", "use"} == set(last["datasets"][0])
+    assert {"x", "y", "error", "simulated", "name", "use", "x_axis"} == set(last["datasets"][0])
+    assert last["datasets"][0]["x_axis"] == "2theta", "SuperAdam's instrument works in 2θ"
     assert not [kind for kind, _ in study_events if kind == "snapshot"]
     service = api.client.app.state.service  # type: ignore[attr-defined]
     assert service.snapshots.get(job_id) is None, "forgotten when the fit ended"

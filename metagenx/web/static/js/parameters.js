@@ -10,10 +10,19 @@ function position(p) {
   return span > 0 ? Math.min(1, Math.max(0, (p.value - p.min) / span)) : 0.5;
 }
 
+/** The range flag: outside the bounds (the file allows it) or within 1 % of one. */
+function rangeFlag(p, at) {
+  if (p.value < p.min) return 'below min';
+  if (p.value > p.max) return 'above max';
+  if (at <= EDGE) return 'at min';
+  return at >= 1 - EDGE ? 'at max' : null;
+}
+
 function rangeVisual(p) {
   const at = position(p);
   const start = p.max > p.min ? Math.min(1, Math.max(0, (p.start - p.min) / (p.max - p.min))) : null;
-  const bound = at <= EDGE || at >= 1 - EDGE;
+  const flag = rangeFlag(p, at);
+  const bound = flag !== null;
   return h('div', { class: 'range-cell', style: { display: 'flex', alignItems: 'center' } },
     h('div', {
       class: bound ? 'range at-bound' : 'range',
@@ -23,8 +32,18 @@ function rangeVisual(p) {
     h('div', { class: 'track' }),
     start === null ? null : h('div', { class: 'start', style: { left: `${start * 100}%` } }),
     h('div', { class: 'value', style: { left: `${at * 100}%` } })),
-    bound ? h('span', { class: 'flag' }, at <= EDGE ? 'at min' : 'at max') : null);
+    bound ? h('span', { class: 'flag', 'data-testid': 'range-flag' }, flag) : null);
 }
+
+/** What is doubtful about a value (at or outside a bound, unphysical), as the result says. */
+function flags(p) {
+  return (p.flags || []).length
+    ? h('span', { class: 'flag', title: FLAG_HELP, 'data-testid': 'flags' }, p.flags.join(', '))
+    : '';
+}
+
+const FLAG_HELP = 'at min/max: the bound may have stopped the value; below min/above max: the model file does not '
+  + 'enforce its bounds; negative thickness, roughness or density: physically impossible';
 
 function error(p) {
   if (p.error_low === null && p.error_high === null) return '—';
@@ -42,6 +61,7 @@ export function parameterTable(parameters) {
     { label: 'Start', class: 'num', value: (p) => number(p.start) },
   ];
   if (withErrors) columns.push({ label: 'Error (−/+)', class: 'num', value: error });
+  if (parameters.some((p) => p.flags?.length)) columns.push({ label: 'Flags', value: flags });
   return table(columns, parameters);
 }
 

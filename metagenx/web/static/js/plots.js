@@ -110,6 +110,9 @@ export class FomPlot {
 }
 
 /** Measured reflectivity (with error bars) and simulation of each data set, log R against Q. */
+/** The data's x axis by the model's instrument (`x_axis` of a result's data set). */
+const X_LABELS = { q: 'Q (Å⁻¹)', '2theta': '2θ (°)', '': 'Q (Å⁻¹) or 2θ (°), as in the data file' };
+
 export async function dataPlot(element, datasets) {
   const Plotly = await plotly();
   const traces = [];
@@ -129,7 +132,7 @@ export async function dataPlot(element, datasets) {
       hovertemplate: `${name}<br>x %{x:.4g}<br>R %{y:.4g}<extra>simulation</extra>`,
     });
   });
-  const x = axis('Q (Å⁻¹) or 2θ (°), as in the data file');
+  const x = axis(X_LABELS[datasets[0]?.x_axis] || X_LABELS['']);
   const y = axis('R', { type: 'log', exponentformat: 'power' });
   const legend = { x: 0.99, xanchor: 'right', y: 0.99, yanchor: 'top', orientation: 'v', bgcolor: 'rgba(255,255,255,0.85)' };
   await Plotly.react(element, traces, layout(x, y, { legend }), CONFIG);

@@ -16,6 +16,9 @@ const ARTIFACTS = {
   parameters_csv: 'Parameters (CSV)',
   fit_png: 'Fit plot (PNG)',
   fom_png: 'FOM plot (PNG)',
+  fit_svg: 'Fit plot (SVG)',
+  fom_svg: 'FOM plot (SVG)',
+  orso: 'Data, fit and model (ORSO .ort)',
   solve_json: 'Solve account (JSON)',
 };
 
