@@ -80,10 +80,8 @@ def test_random_kills_and_interrupts_leave_exactly_one_complete_result_per_job(
         if process.poll() is not None:
             assert process.returncode == 0, process.communicate()[1]
             break  # the study finished before this fault: nothing left to disturb
-        if kind == "runner":
-            victims = runners_to_kill(db_url, folder, runner_hit)
-            if not victims:
-                continue
+        victims = runners_to_kill(db_url, folder, runner_hit) if kind == "runner" else {}
+        if victims:
             pid = rng.choice(sorted(victims))
             runner_hit.add(victims[pid])
             os.kill(pid, signal.SIGKILL)
@@ -99,10 +97,10 @@ def test_random_kills_and_interrupts_leave_exactly_one_complete_result_per_job(
             assert process.returncode in (0, 130, -signal.SIGINT), err
             log.append(f"interrupted (exit in {took:.2f} s)")
             process = cli(*command, cwd=workdir)
-        else:
+        else:  # a kill, or a runner fault when every running job's runner was killed once already
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
-            log.append("controller killed")
+            log.append("controller killed" + ("" if kind == "kill" else " (no runner left to kill)"))
             process = cli(*command, cwd=workdir)
         faults += 1
     process.kill()

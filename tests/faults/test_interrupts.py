@@ -135,7 +135,8 @@ def test_ctrl_c_of_a_solve_writes_its_best_so_far_labelled_interrupted(
     out = tmp_path / "solved" / "film.hgx"
     process = cli("solve", str(superadam), "--budget", "120", "--out", str(out), cwd=tmp_path)
     said, took = interrupt_after(process, 6.0)
-    assert process.returncode == 0 and took <= 2.0, (process.returncode, took)
+    # it still writes every file of its answer (plots as PNG and SVG, the ORSO file, the solve's plot)
+    assert process.returncode == 0 and took <= 4.0, (process.returncode, took)
     assert "interrupted:" in said and "not the solve's answer" in said, said
     assert json.loads((out.parent / "result.json").read_text())["complete"] is False
     table = csv.DictReader((out.parent / "parameters.csv").read_text().splitlines())

@@ -21,9 +21,9 @@ from metagenx.sandbox import Limits, SandboxPolicy, check_sandbox
 from metagenx.sandbox.policy import GiB, MiB
 
 LIMITS = Limits(
-    cpu_seconds=6,
+    cpu_seconds=10,
     memory_bytes=1 * GiB,
-    wall_seconds=12,
+    wall_seconds=20,
     max_output_bytes=50 * MiB,
     max_processes=32,
     open_files=128,

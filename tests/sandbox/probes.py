@@ -90,9 +90,9 @@ PROBES = [
           r"stopped: used more than 1 GiB of memory"),
     Probe("infinite-loop", "while True:\n    pass",
           "import time as _t\n_s = _t.time()\nwhile _t.time() - _s < 1:\n    pass",
-          r"stopped: used more than 6 s of CPU time"),
+          r"stopped: used more than 10 s of CPU time"),
     Probe("sleep-forever", "import time as _t\n_t.sleep(10**6)", "import time as _t\n_t.sleep(1)",
-          r"stopped: ran longer than the wall-time limit of 12 s"),
+          r"stopped: ran longer than the wall-time limit of 20 s"),
     Probe("ten-gb-file", OWN_JOB_DIR + WRITE.format(count=10 * 1024), OWN_JOB_DIR + WRITE.format(count=20),
           r"stopped: wrote (a file larger than|more than) the output limit of 50 MiB"),
 ]  # fmt: skip
