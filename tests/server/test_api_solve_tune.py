@@ -31,7 +31,9 @@ def test_a_solve_job_races_starts_and_keeps_its_account(api: Api, xray: Path, tm
     account = job["result"]["extra"]["solve"]
     assert job["stop_reason"] == f"solve: {account['stop_reason']}"
     assert 1 <= len(account["starts"]) <= 3
-    assert account["agreeing"] >= 1 and 0 < account["confidence"] <= 1
+    # three starts rarely make two finished searches of one minimum: the confidence may still be 0
+    assert account["agreeing"] >= 1 and 0 <= account["confidence"] <= 1
+    assert account["searches"] <= len(account["starts"]) and account["minima"] <= account["searches"]
     best_start = min(s["fom"] for s in account["starts"] if s["fom"] is not None)
     assert job["fom"] <= best_start * (1 + 1e-9), "the finishing polish never makes the best start worse"
     assert job["progress"]["elapsed"] == account["wall_time"]
