@@ -47,6 +47,7 @@ def test_a_solve_from_the_upload_form_and_a_tune_show_their_accounts(
     page.select_option("[data-testid=mode]", "solve")
     page.fill("[data-testid=solve-budget]", "60")
     racing = {"solve": {"max_starts": 2, "target_reliability": 0.5, "share": 0.5}}
+    page.click("[data-testid=advanced] summary")  # the raw JSON is an advanced option
     page.fill("[data-testid=settings-json]", json.dumps(racing))
     page.click("[data-testid=submit]")
     page.wait_for_url("**/#/jobs/*")
@@ -67,6 +68,6 @@ def test_a_solve_from_the_upload_form_and_a_tune_show_their_accounts(
     page.wait_for_selector("[data-testid=tune-trials] [data-testid=trial]")
     page.wait_for_selector("img.figure")
     assert "km" in (page.text_content("[data-testid=tune-best]") or "")
-    page.get_by_text("trial 0 X-ray_Reflectivity.hgx seed 0: FOM").wait_for()
+    page.get_by_text("trial 0, X-ray_Reflectivity.hgx, solve 1 of 1:").wait_for()
     page.screenshot(path=artifacts / "dashboard-tune.png", full_page=True)
     watched.check(server)
