@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from metagenx.solve.racing import AGREE
 from metagenx.solve.result import SolveResult, StartSummary
 
-AGREE = 0.01
-"""Two FOMs within this fraction of the best count as the same answer (as the solve counts them)."""
 REFINED = ", then refined by a local search"
 
 

@@ -54,11 +54,9 @@ class SolveCoordinator(Coordinator):
             abandon=self.abandoned,
             group=job.group,
         )
-        account = result.summary()
-        account.pop("best")
         best = dataclasses.replace(
             result.best,
-            extra={**result.best.extra, "solve": account},
+            extra={**result.best.extra, "solve": result.account()},
             complete=result.best.complete and not self.stop_event.is_set(),  # cancelled: the best so far
         )
         return Finished(self.job_id, best, stop_reason=f"solve: {result.stop_reason}")

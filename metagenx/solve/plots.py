@@ -12,10 +12,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from metagenx.outputs.plots import PANEL_WIDTH, Margins, figure_title, grid_figure, note, plain_numbers
+from metagenx.solve.racing import AGREE
 from metagenx.solve.result import SolveResult
-
-AGREE = 0.01
-"""A start whose final FOM is within this fraction of the best found the same answer."""
 
 
 def solve_fom_figure(result: SolveResult) -> Figure:

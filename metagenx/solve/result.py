@@ -124,6 +124,12 @@ class SolveResult:
     def to_json(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.summary(), indent=indent, allow_nan=False)
 
+    def account(self) -> dict[str, Any]:
+        """The solve's account without its best fit (kept in that fit's ``extra["solve"]``)."""
+        account = self.summary()
+        account.pop("best")
+        return account
+
 
 def parameter_spread(best: FitResult, starts: list[StartSummary], agree: float) -> list[ParameterSpread]:
     """Mean, std (population), min and max of each parameter over the starts agreeing with ``best``."""

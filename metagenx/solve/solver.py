@@ -435,9 +435,7 @@ def write_solve_files(result: SolveResult, out_path: Path) -> None:
     solve_json = out_path.with_name(SOLVE_JSON)
     write_atomic(solve_json, (result.to_json() + "\n").encode("utf-8"))
     result.outputs["solve_json"] = str(solve_json)
-    account = result.summary()
-    account.pop("best")
-    answer = dataclasses.replace(result.best, extra={**result.best.extra, "solve": account})
+    answer = dataclasses.replace(result.best, extra={**result.best.extra, "solve": result.account()})
     files = result.outputs
     if "result_json" in files:
         write_atomic(Path(files["result_json"]), (answer.to_json() + "\n").encode("utf-8"))
