@@ -1,0 +1,76 @@
+"""Model files whose data were counted: Poisson counts at a known flux and counting time.
+
+Built from GenX's SuperAdam_SiO example (a silicon oxide film on silicon, neutrons), like
+:mod:`tests.engine.synthetic` but with counting noise: at each of the example's angles (every
+``stride``-th), ``counts = Poisson(flux × time × R)`` of the reflectivity ``R`` simulated at
+:data:`TRUTH` without the resolution convolution; the data are ``counts / (flux × time)`` with
+errors ``√counts / (flux × time)``. Points that counted nothing have no error bar (left out of
+the fit). Counting 4× longer is ``time=4``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from metagenx.engine.model import GenxModel
+
+TRUTH = {"SiO.setD": 1205.0, "SiO.setDens": 0.026, "SiO.setSigma": 3.0}
+"""The values the data were counted at."""
+FLUX = 2e6
+"""Counts per unit reflectivity in one unit of counting time."""
+
+
+def counted_model(
+    source: Path,
+    folder: Path,
+    seed: int,
+    *,
+    time: float = 1.0,
+    stride: int = 4,
+    truth: dict[str, float] | None = None,
+) -> Path:
+    """Write ``folder/counted-<seed>-<time>.hgx``: ``source`` (SuperAdam_SiO) with Poisson counting
+    noise at ``FLUX × time`` counts per unit reflectivity (seeded by ``seed``)."""
+    truth = TRUTH if truth is None else truth
+    model = exact_model(source, stride, truth)
+    data = model.model.data[0]
+    x = np.asarray(data.x, dtype=float)
+    y, error = counted(np.asarray(data.y_sim, dtype=float), time, seed)
+    set_points(data, x, y, error)
+    model.simulate()
+    return model.save(folder / f"counted-{seed}-{time:g}.hgx")
+
+
+def exact_model(source: Path, stride: int, truth: dict[str, float]) -> GenxModel:
+    """``source`` fitting only ``truth``'s parameters, set to their values, at every ``stride``-th
+    angle, simulated without the resolution convolution (``y_sim`` is the exact reflectivity)."""
+    model = GenxModel.load(source)
+    model.model.set_script(model.script.replace("restype='full conv and varying res.'", "restype='no conv'"))
+    for row in model.parameters:
+        if row.name:
+            model.set_parameter(row.name, fit=row.name in truth)
+    for name, value in truth.items():
+        model.set_parameter(name, value=value)
+    data = model.model.data[0]
+    x = np.asarray(data.x, dtype=float)[::stride]
+    set_points(data, x, np.ones_like(x), np.ones_like(x))
+    model.simulate()
+    return model
+
+
+def counted(exact: np.ndarray, time: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reflectivity and its counting error from Poisson counts of ``exact`` over ``time``."""
+    scale = FLUX * time
+    counts = np.random.default_rng(seed).poisson(scale * np.clip(exact, 0, None)).astype(float)
+    return counts / scale, np.sqrt(counts) / scale
+
+
+def set_points(data: object, x: np.ndarray, y: np.ndarray, error: np.ndarray) -> None:
+    """Replace a GenX data set's points: raw columns as given, and plain x/y/error commands."""
+    data.x_raw, data.y_raw, data.error_raw = x.copy(), y.copy(), error.copy()  # type: ignore[attr-defined]
+    data.extra_data = {}  # type: ignore[attr-defined]
+    data.extra_commands = {}  # type: ignore[attr-defined]
+    data.set_commands({"x": "x", "y": "y", "e": "e"})  # type: ignore[attr-defined]
+    data.run_command()  # type: ignore[attr-defined]
