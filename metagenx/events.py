@@ -50,8 +50,21 @@ class SolveStatus:
 
 
 @dataclass(frozen=True)
+class SamplingStatus:
+    """How a fit's posterior sampling stands (after the fit): DREAM ``generation`` of ``burn``
+    burn-in generations and the sampling ones, ``draws`` collected of ``target``."""
+
+    draws: int
+    target: int
+    generation: int
+    burn: int
+
+
+@dataclass(frozen=True)
 class Progress:
-    """The best FOM after ``generation`` (``evaluations`` so far, ``elapsed`` s); a solve adds ``solve``."""
+    """The best FOM after ``generation`` (``evaluations`` so far, ``elapsed`` s); a solve adds ``solve``;
+    a fit sampling its posterior after the fit adds ``sampling`` (``elapsed`` then counts the
+    sampling's seconds)."""
 
     job_id: int
     generation: int
@@ -59,6 +72,7 @@ class Progress:
     evaluations: int
     elapsed: float
     solve: SolveStatus | None = None
+    sampling: SamplingStatus | None = None
     type: Literal["progress"] = field(default="progress", repr=False)
 
 

@@ -52,10 +52,15 @@ def fit(
     Keyword settings are those of :class:`FitSettings` (``seed``, ``km``, ``kr``,
     ``population``, ``strategy``, ``max_generations``, ``max_evaluations``,
     ``max_time`` in s, ``tolerance``, ``window``, ``min_spread``, ``genx_defaults``,
-    ``error_bars``, ``polish``). With ``out``, the fitted model and the result files
-    (``result.json``, ``parameters.csv``, ``fit.png``, ``fom.png``) are written
-    beside it. ``progress``: a callable is called with a :class:`~metagenx.engine.fit.Progress`
-    after every generation; ``True`` shows a progress bar (generation, best FOM), ``False`` none;
+    ``error_bars``, ``polish``, ``uncertainty``: sample the posterior after the fit, see
+    :mod:`metagenx.engine.posterior`, with ``uncertainty_samples``, ``uncertainty_burn`` and
+    ``uncertainty_time``). The posterior's summary is ``result.extra["posterior"]``, its 68 %
+    intervals the parameters' ``error_low``/``error_high``. With ``out``, the fitted model and the
+    result files (``result.json``, ``parameters.csv``, ``fit.png``, ``fom.png``, …, and with a
+    posterior ``corner.png``, ``band.png`` and ``posterior_draws.csv``) are written beside it.
+    ``progress``: a callable is called with a :class:`~metagenx.engine.fit.Progress` after every
+    generation (and while the posterior is sampled); ``True`` shows a progress bar (generation,
+    best FOM), ``False`` none;
     by default the bar is shown in a notebook or a terminal and not when output goes elsewhere.
     ``result.to_frame()`` gives the parameters as a pandas DataFrame. Setting ``stop_event`` ends
     the fit after its generation with the best values so far (``complete`` False). GenX's
@@ -166,7 +171,9 @@ def fit_as_job(
 
     def listen(event: Event) -> None:
         if isinstance(event, ProgressEvent) and event.best_fom is not None and progress is not None:
-            progress(Progress(event.generation, event.best_fom, event.evaluations, event.elapsed))
+            progress(
+                Progress(event.generation, event.best_fom, event.evaluations, event.elapsed, event.sampling)
+            )
         elif isinstance(event, Finished):
             ended.append(event.result)  # with its data curves, which the store leaves out
 

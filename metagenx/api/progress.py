@@ -16,6 +16,7 @@ from metagenx.engine.fit import Progress
 if TYPE_CHECKING:
     from tqdm import tqdm
 
+    from metagenx.events import SamplingStatus
     from metagenx.solve.starts import SolveProgress
 
 Update = TypeVar("Update")
@@ -58,10 +59,20 @@ def show_fit(bar: tqdm[Any]) -> Callable[[Progress], None]:
 
     def report(p: Progress) -> None:
         bar.update(p.generation - bar.n)
+        if p.sampling is not None:
+            bar.set_postfix_str(f"best FOM {p.best_fom:.6g}; {sampling_words(p.sampling)}", refresh=True)
+            return
         rate = p.evaluations / p.elapsed if p.elapsed > 0 else 0.0
         bar.set_postfix_str(f"best FOM {p.best_fom:.6g}, {rate:.0f} evaluations/s", refresh=False)
 
     return report
+
+
+def sampling_words(status: SamplingStatus) -> str:
+    """How a posterior sampling stands, in words: burn-in generations, then draws."""
+    if status.generation < status.burn:
+        return f"sampling the posterior: burn-in {status.generation}/{status.burn} generations"
+    return f"sampling the posterior: {status.draws}/{status.target} draws"
 
 
 def fit_bar(

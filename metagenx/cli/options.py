@@ -19,6 +19,9 @@ import typer
 from metagenx.engine.settings import (
     DEFAULT_MIN_SPREAD,
     DEFAULT_TOLERANCE,
+    DEFAULT_UNCERTAINTY_BURN,
+    DEFAULT_UNCERTAINTY_SAMPLES,
+    DEFAULT_UNCERTAINTY_TIME,
     DEFAULT_WINDOW,
     STRATEGIES,
     FitSettings,
@@ -86,6 +89,34 @@ GenxDefaults = Annotated[
 ErrorBars = Annotated[
     bool, typer.Option("--error-bars", help="Compute GenX's error bars after the fit.", rich_help_panel=PANEL)
 ]
+Uncertainty = Annotated[
+    bool,
+    typer.Option(
+        "--uncertainty",
+        help="After the fit, sample the posterior with DREAM (bumps, through GenX): median, 68/95 %"
+        " intervals, correlations, a corner plot and a band plot; the intervals go into the .hgx's"
+        " error column. A solve samples once, around its answer.",
+        rich_help_panel=PANEL,
+    ),
+]
+UncertaintySamples = Annotated[
+    int,
+    typer.Option(
+        "--uncertainty-samples", help="Posterior draws to collect after burn-in.", rich_help_panel=PANEL
+    ),
+]
+UncertaintyBurn = Annotated[
+    int,
+    typer.Option("--uncertainty-burn", help="DREAM burn-in, generations.", rich_help_panel=PANEL),
+]
+UncertaintyTime = Annotated[
+    float,
+    typer.Option(
+        "--uncertainty-time",
+        help="Wall-time cap of the posterior sampling, s (it says so when the cap ends it).",
+        rich_help_panel=PANEL,
+    ),
+]
 SettingsFileOption = Annotated[
     Path | None,
     typer.Option(
@@ -112,6 +143,10 @@ SETTING_PARAMETERS = [
         ("min_spread", MinSpread, DEFAULT_MIN_SPREAD),
         ("genx_defaults", GenxDefaults, False),
         ("error_bars", ErrorBars, False),
+        ("uncertainty", Uncertainty, False),
+        ("uncertainty_samples", UncertaintySamples, DEFAULT_UNCERTAINTY_SAMPLES),
+        ("uncertainty_burn", UncertaintyBurn, DEFAULT_UNCERTAINTY_BURN),
+        ("uncertainty_time", UncertaintyTime, DEFAULT_UNCERTAINTY_TIME),
         ("settings_file", SettingsFileOption, None),
     )
 ]

@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,15 +26,21 @@ from metagenx.engine.stopping import StopRule, population_spread
 from metagenx.errors import ModelContentError, ModelScriptError
 from metagenx.version import __version__
 
+if TYPE_CHECKING:
+    from metagenx.events import SamplingStatus
+
 
 @dataclass(frozen=True)
 class Progress:
-    """State after one generation. ``elapsed`` in seconds since the fit started."""
+    """State after one generation. ``elapsed`` in seconds since the fit started; after the fit,
+    while its posterior is sampled, ``sampling`` says how far that is (``elapsed`` then counts
+    the sampling's seconds)."""
 
     generation: int
     best_fom: float
     evaluations: int
     elapsed: float
+    sampling: SamplingStatus | None = None
 
 
 ProgressCallback = Callable[[Progress], None]

@@ -26,6 +26,9 @@ STRATEGIES = (
 DEFAULT_TOLERANCE = 1e-4
 DEFAULT_WINDOW = 100
 DEFAULT_MIN_SPREAD = 1e-3
+DEFAULT_UNCERTAINTY_SAMPLES = 10_000
+DEFAULT_UNCERTAINTY_BURN = 200
+DEFAULT_UNCERTAINTY_TIME = 300.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,13 @@ class FitSettings:
         polish: after DE, polish the best result with a bounded local optimizer
             (:mod:`metagenx.runner.polish`; never worsens the FOM), unless the fit was stopped
             on request; recorded in ``result.extra["polish"]``.
+        uncertainty: after a finished fit that writes its files, sample the posterior of the
+            fitted parameters with bumps' DREAM (:mod:`metagenx.engine.posterior`); recorded in
+            ``result.extra["posterior"]`` and written as the model's error column, a corner plot
+            and a posterior band.
+        uncertainty_samples: posterior draws to collect after burn-in.
+        uncertainty_burn: DREAM burn-in, generations.
+        uncertainty_time: wall-time cap of the sampling, s (it says so when the cap ends it).
     """
 
     seed: int | None = None
@@ -69,6 +79,10 @@ class FitSettings:
     genx_defaults: bool = False
     error_bars: bool = False
     polish: bool = False
+    uncertainty: bool = False
+    uncertainty_samples: int = DEFAULT_UNCERTAINTY_SAMPLES
+    uncertainty_burn: int = DEFAULT_UNCERTAINTY_BURN
+    uncertainty_time: float = DEFAULT_UNCERTAINTY_TIME
 
     def __post_init__(self) -> None:
         check_range("km", self.km, 0.0, 1.0)
@@ -81,6 +95,12 @@ class FitSettings:
         check_range("window", self.window, 1, None)
         check_range("min_spread", self.min_spread, 0.0, 1.0)
         check_range("seed", self.seed, 0, 2**32 - 1)
+        check_range("uncertainty_samples", self.uncertainty_samples, 100, 10_000_000)
+        check_range("uncertainty_burn", self.uncertainty_burn, 0, 1_000_000)
+        check_range("uncertainty_time", self.uncertainty_time, 0.0, None, open_low=True)
+        for name in ("genx_defaults", "error_bars", "polish", "uncertainty"):
+            if not isinstance(getattr(self, name), bool):
+                raise SettingsError(f"setting {name} must be true or false, got {getattr(self, name)!r}")
         if self.strategy is not None and self.strategy not in STRATEGIES:
             raise SettingsError(
                 f"unknown DE strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}"

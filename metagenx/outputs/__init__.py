@@ -2,7 +2,10 @@
 
 :func:`write_outputs` writes the fitted model and, in the same folder,
 ``result.json``, ``parameters.csv``, ``fit.png`` and ``fom.png`` (and their SVG twins
-``fit.svg``, ``fom.svg``), and for reflectivity data ``fit.ort`` (:mod:`metagenx.outputs.orso`).
+``fit.svg``, ``fom.svg``), for reflectivity data ``fit.ort`` (:mod:`metagenx.outputs.orso`), and
+with a sampled posterior (:mod:`metagenx.engine.posterior`) ``corner.png``/``.svg``,
+``band.png``/``.svg`` and ``posterior_draws.csv`` (without one, such files left by an earlier fit
+in the folder are removed, so that they never pass for this fit's).
 Each file is written to a hidden temporary twin first and renamed
 over the old file only when all of them were written, so a failure (full disk, permission
 denied, a plotting error) raises
@@ -19,14 +22,32 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from metagenx.engine.model import GenxModel
 from metagenx.engine.result import FitResult
 from metagenx.errors import OutputError
 from metagenx.outputs.files import Staging, reason
-from metagenx.outputs.names import FIT_ORT, FIT_PNG, FIT_SVG, FOM_PNG, FOM_SVG, PARAMETERS_CSV, RESULT_JSON
+from metagenx.outputs.names import (
+    BAND_PNG,
+    BAND_SVG,
+    CORNER_PNG,
+    CORNER_SVG,
+    FIT_ORT,
+    FIT_PNG,
+    FIT_SVG,
+    FOM_PNG,
+    FOM_SVG,
+    PARAMETERS_CSV,
+    POSTERIOR_DRAWS_CSV,
+    POSTERIOR_FILES,
+    RESULT_JSON,
+)
 from metagenx.outputs.plots import fit_figure, fom_figure, rendered
-from metagenx.outputs.tables import parameters_csv
+from metagenx.outputs.tables import draws_csv, parameters_csv
+
+if TYPE_CHECKING:
+    from metagenx.engine.posterior import Posterior
 
 __all__ = [
     "FIT_ORT",
@@ -125,8 +146,11 @@ def orso_or_none(model: GenxModel, result: FitResult) -> bytes | None:
         return None
 
 
-def write_outputs(model: GenxModel, result: FitResult, model_out: Path) -> OutputFiles:
-    """Write the fitted ``model`` at ``model_out`` and ``result``'s files beside it.
+def write_outputs(
+    model: GenxModel, result: FitResult, model_out: Path, *, posterior: Posterior | None = None
+) -> OutputFiles:
+    """Write the fitted ``model`` at ``model_out`` and ``result``'s files beside it (and the
+    ``posterior``'s plots and draws, when given).
 
     ``model`` must already hold the fitted values (as :func:`metagenx.engine.fit.run_fit`
     leaves it). The model is saved as ``.hgx`` or, when ``model_out`` ends in ``.gx``,
@@ -157,10 +181,30 @@ def write_outputs(model: GenxModel, result: FitResult, model_out: Path) -> Outpu
             orso = orso_or_none(model, result)
             if orso is not None:
                 staging.add_bytes(paths.orso, orso)
+            if posterior is not None:
+                stage_posterior(staging, paths.model.parent, result, posterior)
             staging.add(paths.model, model.save)
             staging.add_bytes(paths.result_json, lambda: (result.to_json() + "\n").encode("utf-8"))
     except BaseException:
         genx_model.filename = previous_filename
         raise
     genx_model.filename = os.path.abspath(paths.model)
+    if posterior is None:
+        for name in POSTERIOR_FILES:
+            with contextlib.suppress(FileNotFoundError):
+                (paths.model.parent / name).unlink()
     return paths
+
+
+def stage_posterior(staging: Staging, folder: Path, result: FitResult, posterior: Posterior) -> None:
+    """Stage the corner plot, the band plot and the draws of ``posterior``."""
+    from metagenx.outputs.posterior_plots import band_figure, corner_figure
+
+    corner = functools.cache(lambda: rendered(corner_figure(result, posterior), "png", "svg"))
+    band = functools.cache(lambda: rendered(band_figure(result, posterior), "png", "svg"))
+    staging.add_bytes(folder / CORNER_PNG, lambda: corner()[0])
+    staging.add_bytes(folder / CORNER_SVG, lambda: corner()[1])
+    staging.add_bytes(folder / BAND_PNG, lambda: band()[0])
+    staging.add_bytes(folder / BAND_SVG, lambda: band()[1])
+    draws = draws_csv(posterior.names, posterior.sample)
+    staging.add_bytes(folder / POSTERIOR_DRAWS_CSV, draws.encode("utf-8"))

@@ -16,12 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from metagenx.outputs.names import (
+    BAND_PNG,
+    BAND_SVG,
+    CORNER_PNG,
+    CORNER_SVG,
     FIT_ORT,
     FIT_PNG,
     FIT_SVG,
     FOM_PNG,
     FOM_SVG,
     PARAMETERS_CSV,
+    POSTERIOR_DRAWS_CSV,
     RESULT_JSON,
     SOLVE_JSON,
 )
@@ -37,6 +42,15 @@ FIT_OUTPUTS = {
     "solve_json": SOLVE_JSON,
 }
 """Artifact kind → file name of what a fit (or a solve) writes beside its fitted model."""
+POSTERIOR_OUTPUTS = {
+    "corner_png": CORNER_PNG,
+    "corner_svg": CORNER_SVG,
+    "band_png": BAND_PNG,
+    "band_svg": BAND_SVG,
+    "posterior_draws_csv": POSTERIOR_DRAWS_CSV,
+}
+"""What a fit with a sampled posterior writes besides (part of :data:`FIT_OUTPUTS`)."""
+FIT_OUTPUTS |= POSTERIOR_OUTPUTS
 
 TUNE_PLOTS = ("optimization_history", "param_importances", "parallel_coordinate", "slice")
 TUNE_OUTPUTS = {

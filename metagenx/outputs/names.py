@@ -13,6 +13,13 @@ FIT_SVG = "fit.svg"
 FOM_SVG = "fom.svg"
 FIT_ORT = "fit.ort"
 SOLVE_JSON = "solve.json"
+CORNER_PNG = "corner.png"
+CORNER_SVG = "corner.svg"
+BAND_PNG = "band.png"
+BAND_SVG = "band.svg"
+POSTERIOR_DRAWS_CSV = "posterior_draws.csv"
+POSTERIOR_FILES = (CORNER_PNG, CORNER_SVG, BAND_PNG, BAND_SVG, POSTERIOR_DRAWS_CSV)
+"""What a fit with a sampled posterior writes besides the usual files."""
 
 JOB_LABEL_CHARS = 24
 """Longest label part of a job's folder name."""

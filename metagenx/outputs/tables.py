@@ -19,12 +19,23 @@ PARAMETER_COLUMNS = (
     "complete",
     "flags",
     "sigma_jacobian",
+    "median",
+    "p68_low",
+    "p68_high",
+    "p95_low",
+    "p95_high",
+    "r_hat",
 )
 """Header of ``parameters.csv``. ``relative_position``: 0 at ``min``, 1 at ``max``; ``complete``:
 ``false`` on every row of a fit cut short (its values are the best so far); ``flags``: what is
 doubtful about the value, ``;``-separated (:mod:`metagenx.engine.flags`), empty when nothing;
 ``sigma_jacobian``: the standard deviation from the Jacobian covariance at the optimum
-(:mod:`metagenx.engine.covariance`, a linear approximation), empty when not computed."""
+(:mod:`metagenx.engine.covariance`, a linear approximation), empty when not computed;
+``median`` … ``r_hat``: the posterior's median, 68 % and 95 % central credible intervals and
+Gelman–Rubin R̂ (:mod:`metagenx.engine.posterior`), empty when the posterior was not sampled.
+With a posterior, ``error_low``/``error_high`` are the 68 % interval's ends minus ``value``."""
+
+POSTERIOR_COLUMNS = 6
 
 
 def number(value: float | None) -> str:
@@ -48,7 +59,30 @@ def jacobian_sigma(result: FitResult) -> dict[str, float]:
     }
 
 
-def parameter_row(parameter: ParameterResult, complete: bool = True, sigma: float | None = None) -> list[str]:
+def posterior_rows(result: FitResult) -> dict[str, dict[str, object]]:
+    """The posterior's summary per parameter name from ``result.extra["posterior"]`` (empty when none)."""
+    found = result.extra.get("posterior")
+    if not isinstance(found, dict) or not isinstance(found.get("parameters"), list):
+        return {}
+    return {str(p.get("name")): p for p in found["parameters"] if isinstance(p, dict)}
+
+
+def posterior_cells(summary: dict[str, object] | None) -> list[str]:
+    """The posterior columns of one row: median, 68 % and 95 % ends, R̂ (empty cells without one)."""
+    if summary is None:
+        return [""] * POSTERIOR_COLUMNS
+    p68 = summary.get("p68") or (None, None)
+    p95 = summary.get("p95") or (None, None)
+    values = [summary.get("median"), *p68, *p95, summary.get("r_hat")]  # type: ignore[misc]
+    return [number(v) if isinstance(v, int | float) else "" for v in values]
+
+
+def parameter_row(
+    parameter: ParameterResult,
+    complete: bool = True,
+    sigma: float | None = None,
+    posterior: dict[str, object] | None = None,
+) -> list[str]:
     """One CSV row of :data:`PARAMETER_COLUMNS` for ``parameter`` (of a complete fit, or not)."""
     return [
         parameter.name,
@@ -62,6 +96,7 @@ def parameter_row(parameter: ParameterResult, complete: bool = True, sigma: floa
         "true" if complete else "false",
         "; ".join(parameter.flags),
         number(sigma),
+        *posterior_cells(posterior),
     ]
 
 
@@ -75,5 +110,19 @@ def parameters_csv(result: FitResult) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(PARAMETER_COLUMNS)
     sigma = jacobian_sigma(result)
-    writer.writerows(parameter_row(p, result.complete, sigma.get(p.name)) for p in result.parameters)
+    posterior = posterior_rows(result)
+    writer.writerows(
+        parameter_row(p, result.complete, sigma.get(p.name), posterior.get(p.name)) for p in result.parameters
+    )
+    return buffer.getvalue()
+
+
+def draws_csv(names: list[str], sample: object) -> str:
+    """CSV text of posterior draws: a header of parameter names, one row per draw."""
+    import numpy as np
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(names)
+    writer.writerows([number(v) for v in row] for row in np.asarray(sample, dtype=float))
     return buffer.getvalue()

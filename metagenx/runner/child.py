@@ -23,11 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from metagenx.engine.runtime import pin_threads
-from metagenx.events import Failed, Finished, Progress, Ready, RunnerMessage, Started
+from metagenx.events import Failed, Finished, Progress, Ready, RunnerMessage, SamplingStatus, Started
 from metagenx.jobs import FitTask
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from metagenx.engine.model import GenxModel
+    from metagenx.engine.posterior import SamplingProgress
     from metagenx.engine.result import FitResult
 from metagenx.runner.protocol import (
     MAX_NAME,
@@ -88,6 +91,7 @@ def run_task(
     from metagenx.runner.polish import fit_and_polish
     from metagenx.runner.snapshot import Snapshots
     from metagenx.runner.task import prepare_model
+    from metagenx.runner.uncertainty import Throttle, with_posterior
 
     channel.send(Started(task.job_id, os.getpid()))
     last = [0.0]
@@ -114,24 +118,38 @@ def run_task(
         if snapshots is not None:
             snapshots.model = model
         result = fit_and_polish(model, settings, progress=progress, stop_event=stop)
-        if task.output is not None and result.complete:
+        finished_fit = result.complete and not stop.is_set()
+        if finished_fit and task.output is not None:
             result = with_covariance(model, result)
+        fitted = time.perf_counter()
+        posterior = None
+        # A coordinated job's fit (a solve's start) samples only when it is the one writing the
+        # answer's files.
+        if finished_fit and settings.uncertainty and (task.part_of is None or task.output is not None):
+            result, posterior = with_posterior(
+                model,
+                result,
+                settings,
+                stop,
+                Throttle(sampling_progress(task, result, channel), progress_interval),
+            )
         if snapshots is not None:
             snapshots.at_end(result)
-        fitted = time.perf_counter()
+        sampled = time.perf_counter()
         if task.output is not None:
             from metagenx.outputs import write_outputs
 
-            write_outputs(model, result, Path(task.output))
+            write_outputs(model, result, Path(task.output), posterior=posterior)
         done = time.perf_counter()
-        # Seconds spent on: the model and its data, choosing its kernels, the fit, the output files,
-        # the whole task;
+        # Seconds spent on: the model and its data, choosing its kernels, the fit, the posterior
+        # sampling, the output files, the whole task;
         # kept in the result's ``extra`` (stored with it), with the notes of loading the model.
         timings = {
             "load": prepared - started,
             "kernels": loaded - prepared,
             "fit": fitted - loaded,
-            "outputs": done - fitted,
+            "uncertainty": sampled - fitted,
+            "outputs": done - sampled,
             "task": done - started,
         }
         extra = {**result.extra, "timings": timings, "kernels": kernels.to_dict()}
@@ -144,6 +162,22 @@ def run_task(
     except Exception as exc:  # a bug or an unforeseen GenX failure: report it, keep the worker alive
         traceback.print_exc(file=sys.stderr)
         channel.send(failure(task, type(exc).__name__, f"unexpected {type(exc).__name__}: {exc}"))
+
+
+def sampling_progress(
+    task: FitTask, result: FitResult, channel: Sender
+) -> Callable[[SamplingProgress], None]:
+    """Send the posterior sampling's progress as ``progress`` messages carrying its status."""
+
+    def send(p: SamplingProgress) -> None:
+        status = SamplingStatus(p.draws, p.target, p.generation, p.burn)
+        channel.send(
+            Progress(
+                task.job_id, result.generations, result.fom, result.evaluations, p.elapsed, sampling=status
+            )
+        )
+
+    return send
 
 
 COVARIANCE_SHARE = 0.2

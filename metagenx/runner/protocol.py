@@ -36,6 +36,7 @@ from metagenx.events import (
     Progress,
     Ready,
     RunnerMessage,
+    SamplingStatus,
     Snapshot,
     Started,
     Violation,
@@ -201,6 +202,8 @@ def check(message: RunnerMessage) -> None:
                 raise RunnerProtocolError("the runner sent a progress message with a best FOM that is NaN")
             if message.solve is not None:
                 raise RunnerProtocolError("the runner sent a progress message with a solve's status")
+            if message.sampling is not None:
+                check_sampling(message.sampling)
         case Snapshot():
             check_snapshot(message)
         case Finished(job_id=job_id, result=result, stop_reason=stop_reason):
@@ -208,10 +211,30 @@ def check(message: RunnerMessage) -> None:
             if stop_reason is not None:
                 raise RunnerProtocolError("the runner sent a result with a stop reason of its own")
             check_result(result)
+            if "posterior" in result.extra:
+                check_posterior(result.extra["posterior"])
         case Failed(job_id=job_id, kind=kind, message=text_):
             whole("job_id", job_id)
             text("kind", kind, MAX_NAME)
             text("message", text_, MAX_TEXT)
+
+
+def check_sampling(sampling: SamplingStatus) -> None:
+    """A sampling status's counts: whole, and no more draws than its target."""
+    for name in ("draws", "target", "generation", "burn"):
+        whole(f"sampling.{name}", getattr(sampling, name))
+    if sampling.draws > sampling.target:
+        raise RunnerProtocolError("the runner sent a sampling status with more draws than its target")
+
+
+def check_posterior(record: object) -> None:
+    """A posterior record (``result.extra["posterior"]``) has the shape the sampler writes."""
+    from metagenx.engine.posterior import check_record
+
+    try:
+        check_record(record, MAX_ITEMS)
+    except ValueError as exc:
+        raise RunnerProtocolError(f"the runner sent a malformed posterior record: {exc}") from None
 
 
 def check_result(result: FitResult) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from metagenx.outputs.collect import FIT_OUTPUTS
+from metagenx.outputs.collect import FIT_OUTPUTS, POSTERIOR_OUTPUTS
 from metagenx.outputs.names import SOLVE_JSON
 from metagenx.store import Artifact, Event, EventKind, Job, JobState, open_store
 from tests.server.conftest import api, start_api  # noqa: F401
@@ -21,7 +21,7 @@ from tests.study.test_run import metagenx_cli as cli
 FITS = 12
 SETTINGS = "max_generations = 25\npopulation = 12\n"
 """Fits of about a second each: enough of them run when a fault strikes."""
-OUTPUT_NAMES = {"SuperAdam_SiO.hgx", *FIT_OUTPUTS.values()} - {SOLVE_JSON}
+OUTPUT_NAMES = {"SuperAdam_SiO.hgx", *FIT_OUTPUTS.values()} - {SOLVE_JSON, *POSTERIOR_OUTPUTS.values()}
 """What a fit writes into its job's folder."""
 
 

@@ -12,7 +12,7 @@ import pytest
 from metagenx.engine.model import GenxModel
 from metagenx.events import Finished
 from metagenx.jobs import DataAssignment, FitTask, ParameterOverride
-from metagenx.outputs.collect import FIT_OUTPUTS, collect, fit_outputs
+from metagenx.outputs.collect import FIT_OUTPUTS, POSTERIOR_OUTPUTS, collect, fit_outputs
 from metagenx.runner.process import RunnerDied, RunnerProcess, death_reason
 from tests.conftest import EditModel
 
@@ -64,7 +64,9 @@ def test_task_changes_are_applied(runner: RunnerProcess, superadam: Path, tmp_pa
     assert next(p.value for p in fitted.parameters if p.name == "SiO.setSigma") == 3.5
     assert json.loads((tmp_path / "out" / "result.json").read_text())["fom"] == result.fom
     found = collect(tmp_path / "out", fit_outputs(tmp_path / "out" / "fitted.hgx")).files
-    assert set(found) == {"model", *FIT_OUTPUTS} - {"solve_json"}, "every file a fit writes"
+    assert set(found) == {"model", *FIT_OUTPUTS} - {"solve_json", *POSTERIOR_OUTPUTS}, (
+        "every file a fit writes"
+    )
 
 
 def test_a_model_error_is_reported_and_the_runner_lives_on(runner: RunnerProcess, superadam: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import h5py
 
 from metagenx.engine.model import GenxModel
-from metagenx.outputs.collect import FIT_OUTPUTS
+from metagenx.outputs.collect import FIT_OUTPUTS, POSTERIOR_OUTPUTS
 from tests.server.conftest import LONG, QUICK, Api
 
 
@@ -31,7 +31,7 @@ def test_submit_follow_and_download_a_fit(api: Api, xray: Path, tmp_path: Path) 
     assert done["progress"]["generation"] == 3 and done["settings"]["seed"] == 1
     assert done["result"]["generations"] == 3
     kinds = {a["kind"] for a in done["artifacts"]}
-    assert kinds == {"model", *FIT_OUTPUTS} - {"solve_json"}, "every file a fit writes"
+    assert kinds == {"model", *FIT_OUTPUTS} - {"solve_json", *POSTERIOR_OUTPUTS}, "every file a fit writes"
 
     download = api.get(f"/api/v1/jobs/{job['id']}/artifacts/model")
     assert download.status_code == 200 and xray.name in download.headers["content-disposition"]

@@ -1,0 +1,93 @@
+"""The runner's uncertainty step: sample a finished fit's posterior when its settings ask for it.
+
+The sampling (:mod:`metagenx.engine.posterior`) runs after the fit, in the runner, and sends
+its progress as ``progress`` messages carrying a :class:`~metagenx.events.SamplingStatus`. Its
+summary goes into ``result.extra["posterior"]``; the 68 % interval's offsets become the
+result's error bars and the fitted model's error column. A sampling that cannot run (a data
+point without an error bar, a bumps failure) leaves the fit as it is and says why in
+``extra["posterior"]["skipped"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import replace
+
+from metagenx.engine.model import GenxModel
+from metagenx.engine.posterior import (
+    Posterior,
+    SamplingProgress,
+    SamplingSettings,
+    apply_to_grid,
+    sample_posterior,
+)
+from metagenx.engine.result import FitResult
+from metagenx.engine.settings import FitSettings
+from metagenx.errors import MetagenxError
+
+log = logging.getLogger(__name__)
+
+
+def sampling_settings(settings: FitSettings, result: FitResult) -> SamplingSettings:
+    """The sampling the fit's settings ask for, seeded from the fit's seed."""
+    return SamplingSettings(
+        samples=settings.uncertainty_samples,
+        burn=settings.uncertainty_burn,
+        max_time=settings.uncertainty_time,
+        seed=result.seed,
+    )
+
+
+def with_posterior(
+    model: GenxModel,
+    result: FitResult,
+    settings: FitSettings,
+    stop: threading.Event,
+    progress: Callable[[SamplingProgress], None] | None = None,
+) -> tuple[FitResult, Posterior | None]:
+    """``result`` with its posterior (``extra["posterior"]`` and the error bars), and the posterior
+    itself for the output files; or ``result`` with why there is none."""
+    try:
+        posterior = sample_posterior(
+            model, sampling_settings(settings, result), stop_event=stop, progress=progress
+        )
+    except MetagenxError as exc:
+        return skipped(result, str(exc)), None
+    except Exception as exc:  # bumps or GenX failing inside the sampler: the fit stands
+        log.warning("posterior sampling failed:\n%s", traceback.format_exc())
+        return skipped(result, f"the sampler failed: {type(exc).__name__}: {exc}"), None
+    if posterior.stop == "stopped":
+        return skipped(result, f"the sampling was stopped on request after {posterior.seconds:.3g} s"), None
+    apply_to_grid(model, posterior)
+    by_name = {p.name: p for p in posterior.parameters}
+    parameters = [
+        replace(p, error_low=by_name[p.name].error_low, error_high=by_name[p.name].error_high)
+        if p.name in by_name
+        else p
+        for p in result.parameters
+    ]
+    extra = {**result.extra, "posterior": posterior.to_dict()}
+    return replace(result, parameters=parameters, extra=extra), posterior
+
+
+def skipped(result: FitResult, why: str) -> FitResult:
+    return replace(result, extra={**result.extra, "posterior": {"skipped": why}})
+
+
+class Throttle:
+    """Calls ``send`` at most every ``interval`` seconds (always for the first call)."""
+
+    def __init__(self, send: Callable[[SamplingProgress], None], interval: float) -> None:
+        self.send = send
+        self.interval = interval
+        self.last = -float("inf")
+
+    def __call__(self, progress: SamplingProgress) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.interval:
+            self.last = now
+            self.send(progress)
