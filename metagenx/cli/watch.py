@@ -66,6 +66,14 @@ Solve = Annotated[
         "fit options then set the starts' settings.",
     ),
 ]
+Target = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target",
+        help="σ wanted for a parameter, NAME=SIGMA in the parameter's unit (repeatable), e.g. "
+        "SiO.setD=2: each file's verdict says reached, count about N× longer, or not reachable.",
+    ),
+]
 Budget = Annotated[
     float | None,
     typer.Option("--budget", help=f"With --solve: wall-time cap per file, s (default {DEFAULT_BUDGET:g})."),
@@ -87,29 +95,59 @@ def loader_options(items: Sequence[str]) -> dict[str, Any]:
 
 
 def rows_table(rows: Sequence[SeriesRow], title: str = "Watched files", columns: int = 3) -> Table:
-    """One row per file (the latest ones): state, order value (if any), FOM, first fitted parameters."""
+    """One row per file (the latest ones): state, order value (if any), FOM, first fitted parameters
+    (± the advisor's predicted σ), the targets' verdicts (if any); the latest advice as caption."""
     names = next((list(row.parameters)[:columns] for row in rows if row.parameters), [])
     ordered = any(row.order_value is not None for row in rows)
-    table = Table("file", "state", *(["order"] if ordered else []), "FOM", *names, title=title)
+    judged = any(row.verdicts for row in rows)
+    table = Table(
+        "file",
+        "state",
+        *(["order"] if ordered else []),
+        "FOM",
+        *names,
+        *(["verdict"] if judged else []),
+        title=title,
+        caption=latest_advice(rows),
+    )
     for row in rows[-SHOWN_ROWS:]:
         state = row.state if row.state != "failed" else f"failed: {(row.error or '')[:60]}"
         order = [f"{row.order_value:.6g}" if row.order_value is not None else ""] if ordered else []
+        verdict = ["; ".join(f"{n}: {v}" for n, v in row.verdicts.items())] if judged else []
         table.add_row(
             escape(row.label),
             escape(state),
             *order,
             f"{row.fom:.6g}" if row.fom is not None else "",
-            *(f"{row.parameters[n]:.6g}" if row.parameters.get(n) is not None else "" for n in names),
+            *(value_cell(row, n) for n in names),
+            *(escape(v) for v in verdict),
         )
     return table
 
 
-def series_table(store: Store, study_id: int, columns: int = 3) -> Table:
-    """The live table of a local watch, from its job store."""
+def value_cell(row: SeriesRow, name: str) -> str:
+    """``1204.9 ± 0.101`` (the advisor's predicted σ), the bare value without one, '' without a value."""
+    value = row.parameters.get(name)
+    if value is None:
+        return ""
+    sigma = row.sigma.get(name)
+    return f"{value:.6g} ± {sigma:.3g}" if sigma is not None else f"{value:.6g}"
+
+
+def latest_advice(rows: Sequence[SeriesRow]) -> str | None:
+    """The advice line of the latest file that has one, named (None when no file has advice)."""
+    latest = next((row for row in reversed(rows) if row.advice), None)
+    return None if latest is None else escape(f"advice for {latest.label}: {latest.advice}")
+
+
+def series_table(
+    store: Store, study_id: int, columns: int = 3, targets: dict[str, float] | None = None
+) -> Table:
+    """The live table of a local watch, from its job store (verdicts on ``targets``)."""
     from metagenx.watch.series import series_rows, watch_jobs
 
     with store.session() as session:
-        rows = series_rows(watch_jobs(session, study_id))
+        rows = series_rows(watch_jobs(session, study_id), targets)
     return rows_table(rows, columns=columns)
 
 
@@ -133,6 +171,7 @@ def watch_command(
     project: Project = "default",
     solve: Solve = False,
     budget: Budget = None,
+    target: Target = None,
     *,
     settings: FitSettings,
     given_settings: SettingsFile,
@@ -144,6 +183,11 @@ def watch_command(
     (results.csv) and trend plots are rewritten as fits finish. With --server, each
     complete file is pushed to a watch on that server, which fits it (--out-dir then
     receives the table and plot when the watcher stops).
+
+    Each fit is followed by advice (when the data carry error bars): the σ of each parameter
+    predicted from the Fisher information (errors taken as counting errors), how it shrinks
+    by counting longer (σ ∝ 1/√time), the pairs the data cannot separate, and with --target
+    a verdict per file.
     """
     from metagenx.watch.session import WatchConfig
 
@@ -166,6 +210,7 @@ def watch_command(
         order=order,
         name=name,
         solve=solve_table,
+        targets=targets_of(target or []),
     )
     if server is not None or token is not None:
         if workers is not None or db is not None:
@@ -173,6 +218,17 @@ def watch_command(
         watch_on_server(config, server, token, project, out_dir)
     else:
         watch_here(config, out_dir or Path.cwd(), workers, db)
+
+
+def targets_of(items: Sequence[str]) -> dict[str, float]:
+    """``--target`` items as parameter → σ wanted (typer's BadParameter naming a bad one)."""
+    from metagenx.errors import MetagenxError
+    from metagenx.watch.series import parse_targets
+
+    try:
+        return parse_targets(items)
+    except MetagenxError as error:
+        raise typer.BadParameter(str(error), param_hint="--target") from None
 
 
 def solve_table_for(given: SettingsFile, budget: float | None) -> dict[str, Any]:
@@ -194,7 +250,11 @@ def watch_here(config: WatchConfig, out_dir: Path, workers: int | None, db: str 
             console,
             session.run,
             stop,
-            lambda: series_table(session.store, session.study_id) if session.study_id else None,
+            lambda: (
+                series_table(session.store, session.study_id, targets=config.targets)
+                if session.study_id
+                else None
+            ),
         )
 
 

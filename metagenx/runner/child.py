@@ -132,7 +132,12 @@ def run_task(
                 settings,
                 stop,
                 Throttle(sampling_progress(task, result, channel), progress_interval),
+                None if task.time_limit is None else task.time_limit - (time.perf_counter() - started),
             )
+        if finished_fit and task.output is not None:
+            from metagenx.runner.advice import with_advice
+
+            result = with_advice(model, result)
         if snapshots is not None:
             snapshots.at_end(result)
         sampled = time.perf_counter()

@@ -255,6 +255,13 @@ def check_result(result: FitResult) -> None:
             raise RunnerProtocolError(f"the runner sent a non-finite value for parameter {parameter.name!r}")
         if any(math.isnan(v) for v in (parameter.start, parameter.min, parameter.max)):
             raise RunnerProtocolError(f"the runner sent NaN bounds or start for parameter {parameter.name!r}")
+    if "advisor" in result.extra:
+        from metagenx.engine.advice import Invalid, check_record
+
+        try:
+            check_record(result.extra["advisor"])
+        except Invalid as exc:
+            raise RunnerProtocolError(f"the runner sent a malformed advisor record: {exc}") from None
     for curve in result.datasets:
         bounded("result data set name", curve.name, MAX_NAME)
         if curve.x_axis not in X_AXES:

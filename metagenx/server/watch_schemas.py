@@ -28,6 +28,11 @@ class WatchCreate(BaseModel):
     loader_options: dict[str, Any] = Field(default_factory=dict)
     settings: dict[str, Any] = Field(default_factory=dict, description='Fit settings, e.g. {"seed": 1}.')
     order: str = "name"
+    targets: dict[str, float] = Field(
+        default_factory=dict,
+        description='σ wanted per parameter, in its unit, e.g. {"SiO.setD": 2}: each file gets a verdict '
+        "(reached, count about N× longer, not reachable with this Q range).",
+    )
 
 
 class WatchPublic(BaseModel):
@@ -47,6 +52,7 @@ class WatchPublic(BaseModel):
     loader_options: dict[str, Any]
     settings: dict[str, Any]
     order: str
+    targets: dict[str, float] = Field(default_factory=dict, description="σ wanted per parameter.")
     files: int = Field(description="Jobs: one per distinct file content pushed.")
     counts: dict[str, int] = Field(description="Jobs by state.")
     links: dict[str, str] = Field(description="series, files (POST), table (CSV), plot (PNG), events (SSE).")
@@ -75,6 +81,13 @@ class SeriesRowPublic(BaseModel):
     seeded_from: int | None = Field(
         description="Sequential watches: the job whose fitted values it starts from."
     )
+    sigma: dict[str, float | None] = Field(
+        default_factory=dict,
+        description="The advisor's predicted σ of each parameter (Fisher information at the optimum, "
+        "errors taken as counting errors); empty without advice.",
+    )
+    verdicts: dict[str, str] = Field(default_factory=dict, description="The verdict on each target.")
+    advice: str = Field("", description="A short line of advice for this file.")
     progress: Progress | None = Field(None, description="While running: the latest report.")
 
 

@@ -70,6 +70,7 @@ def watch_public(
         loader_options=definition["loader_options"],
         settings=definition["settings"],
         order=definition["order"],
+        targets=targets_of(study),
         files=sum(counts.values()),
         counts=counts,
         links=links(study.id),
@@ -79,7 +80,7 @@ def watch_public(
 
 def watch_series(session: Session, service: Service, study: Study, project: Project) -> WatchSeries:
     """The watch and one row per file (with the latest progress of running fits)."""
-    rows = series_rows(watch_jobs(session, study.id))
+    rows = series_rows(watch_jobs(session, study.id), targets_of(study))
     return WatchSeries(
         **watch_public(session, study, project).model_dump(),
         parameters=parameter_names(rows),
@@ -91,7 +92,15 @@ def watch_series(session: Session, service: Service, study: Study, project: Proj
 def series_row_public(session: Session, service: Service, job_id: int) -> SeriesRowPublic | None:
     """One row of the series, for a live event (None when the job is gone)."""
     job = session.get(Job, job_id)
-    return row_public(service, series_row(job)) if job is not None else None
+    if job is None:
+        return None
+    study = session.get(Study, job.study_id) if job.study_id is not None else None
+    return row_public(service, series_row(job, targets=targets_of(study) if study is not None else None))
+
+
+def targets_of(study: Study) -> dict[str, float]:
+    """The watch's targets (parameter → σ wanted), as stored with its definition."""
+    return dict((study.definition or {}).get("targets") or {})
 
 
 def row_public(service: Service, row: SeriesRow) -> SeriesRowPublic:

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from metagenx.engine.settings import FitSettings
-from metagenx.errors import DataFileError, RunnerProtocolError
+from metagenx.errors import DataFileError, MetagenxError, RunnerProtocolError
 from metagenx.sandbox.errors import LimitExceededError
 from metagenx.server.access import check_name, find_named_study, not_found, study_for
 from metagenx.server.identity import Account
@@ -39,6 +39,7 @@ from metagenx.watch.series import (
     DataFile,
     FileFit,
     check_order,
+    parse_targets,
     queue_file,
     same_content,
     watch_jobs,
@@ -65,7 +66,8 @@ def watch_request(text: str) -> WatchCreate:
     check_name("project", request.project)
     try:
         check_order(request.order)
-    except DataFileError as error:
+        parse_targets(request.targets)
+    except MetagenxError as error:
         raise HTTPException(422, str(error)) from None
     from metagenx.engine.data import loader_names
 
@@ -90,7 +92,7 @@ def watch_definition(request: WatchCreate, template_name: str, template_sha256: 
         "loader_options": request.loader_options,
         "settings": settings,
         "order": request.order,
-    }
+    } | ({"targets": parse_targets(request.targets)} if request.targets else {})
 
 
 def create_watch(

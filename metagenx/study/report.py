@@ -74,9 +74,19 @@ def write_study_results(store: Store, study_id: int, directory: Path) -> StudyRe
             label = order_label(study_from_dict(definition, directory))
         except MetagenxError:
             label = None  # a copied folder may lack the data files; trends are then by file order
-    files = write_study_outputs(directory, found, order_label=label)
-    rows = table_rows(found)
+    targets = watch_targets(definition)
+    files = write_study_outputs(directory, found, order_label=label, targets=targets)
+    rows = table_rows(found, targets)
     return StudyResults(name, table(rows), summarize(rows), files)
+
+
+def watch_targets(definition: dict[str, Any]) -> dict[str, float] | None:
+    """A watch's targets (parameter → σ wanted; its table then has the advice columns), None for
+    other studies."""
+    if definition.get("kind") != "watch":
+        return None
+    targets = definition.get("targets") or {}
+    return {str(k): float(v) for k, v in targets.items()} if isinstance(targets, dict) else {}
 
 
 def open_study(directory: Path, db: str | None) -> tuple[Store, int]:

@@ -14,7 +14,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,8 @@ class ResultRow:
     complete: bool | None = None
     """Whether the values are a finished fit's (False: the best found before it was cut short,
     e.g. a cancelled job's); None without a result."""
+    advice: dict[str, Any] = field(default_factory=dict)
+    """A watch's advice columns (:func:`advice_columns`), empty for other studies."""
 
     @property
     def succeeded(self) -> bool:
@@ -87,9 +89,15 @@ class ResultRow:
 
 
 def result_row(
-    spec: JobSpec, state: str, result: FitResult | None = None, error: str | None = None
+    spec: JobSpec,
+    state: str,
+    result: FitResult | None = None,
+    error: str | None = None,
+    targets: Mapping[str, float] | None = None,
 ) -> ResultRow:
-    """The table row of one job; a result's own error message is used when ``error`` is None."""
+    """The table row of one job; a result's own error message is used when ``error`` is None.
+
+    ``targets`` (a watch's: parameter → σ wanted, possibly none) adds the advice columns."""
     axes = dict(spec.axes)
     order = axes.get("order_value")
     base = ResultRow(
@@ -102,10 +110,24 @@ def result_row(
         file_index=axes.get("file_index"),
         error=error,
     )
-    return base if result is None else with_result(base, result)
+    return base if result is None else with_result(base, result, targets)
 
 
-def with_result(row: ResultRow, result: FitResult) -> ResultRow:
+def advice_columns(result: FitResult, targets: Mapping[str, float]) -> dict[str, Any]:
+    """``sigma:<name>`` (the advisor's predicted σ now), ``verdict:<name>`` per target,
+    ``posterior_ratio:<name>`` (predicted σ / posterior std, when sampled) and ``advice``."""
+    from metagenx.engine.advice import advice_from, advice_line, verdicts
+
+    advice = advice_from(result.extra)
+    if advice is None:
+        return {}
+    columns: dict[str, Any] = {f"sigma:{p.name}": p.sigma for p in advice.parameters}
+    columns |= {f"verdict:{n}": v.text for n, v in verdicts(advice, targets).items()}
+    columns |= {f"posterior_ratio:{c.name}": c.ratio for c in advice.posterior}
+    return columns | {"advice": advice_line(advice, targets)}
+
+
+def with_result(row: ResultRow, result: FitResult, targets: Mapping[str, float] | None = None) -> ResultRow:
     """``row`` with the result's FOM, fitted values, generations, evaluations, time and stop reason."""
     values = asdict(row)
     values.update(
@@ -117,13 +139,14 @@ def with_result(row: ResultRow, result: FitResult) -> ResultRow:
         stop_reason=str(result.stop_reason),
         error=row.error or result.error_message,
         complete=result.complete,
+        advice=advice_columns(result, targets) if targets is not None else {},
     )
     return ResultRow(**values)
 
 
-def table_rows(outcomes: Iterable[JobOutcome]) -> list[ResultRow]:
-    """One row per job, in the order given."""
-    return [result_row(o.spec, o.state, o.result, o.error) for o in outcomes]
+def table_rows(outcomes: Iterable[JobOutcome], targets: Mapping[str, float] | None = None) -> list[ResultRow]:
+    """One row per job, in the order given (a watch's, with ``targets``: with the advice columns)."""
+    return [result_row(o.spec, o.state, o.result, o.error, targets) for o in outcomes]
 
 
 def columns(rows: Sequence[ResultRow]) -> list[str]:
@@ -132,7 +155,8 @@ def columns(rows: Sequence[ResultRow]) -> list[str]:
     parameters = list(dict.fromkeys(k for r in rows for k in r.parameters))
     fixed = ["label", "state", "complete", "seed", *axes, "data_file", "order_value", "fom"]
     tail = ["generations", "evaluations", "wall_time", "stop_reason", "error"]
-    return fixed + [parameter_column(p, fixed + tail) for p in parameters] + tail
+    advice = list(dict.fromkeys(k for r in rows for k in r.advice))
+    return fixed + [parameter_column(p, fixed + tail) for p in parameters] + advice + tail
 
 
 def parameter_column(name: str, taken: Sequence[str]) -> str:
@@ -155,6 +179,7 @@ def flat(row: ResultRow, names: Sequence[str]) -> dict[str, Any]:
         "wall_time": row.wall_time,
         "stop_reason": row.stop_reason,
         "error": row.error,
+        **row.advice,
     }
     fixed = [n for n in names if n not in row.parameters]
     for name, value in row.parameters.items():
@@ -324,11 +349,17 @@ def order_label(definition: StudyDefinition) -> str | None:
 
 
 def write_study_outputs(
-    folder: str | Path, outcomes: Iterable[JobOutcome], *, plots: bool = True, order_label: str | None = None
+    folder: str | Path,
+    outcomes: Iterable[JobOutcome],
+    *,
+    plots: bool = True,
+    order_label: str | None = None,
+    targets: Mapping[str, float] | None = None,
 ) -> list[Path]:
     """Write ``results.csv``, ``results.json`` (table and summary), ``summary.json`` and the plots.
 
-    ``order_label`` names the x axis of the parameter trends (see :func:`order_label`).
+    ``order_label`` names the x axis of the parameter trends (see :func:`order_label`);
+    ``targets`` (a watch's, possibly none) adds the advice columns (:func:`advice_columns`).
     All files are replaced together or not at all; :class:`OutputError` on failure.
     """
     from metagenx.study.plots import fom_distribution_png, parameter_trends_png
@@ -338,7 +369,7 @@ def write_study_outputs(
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create the folder {target}: {exc.strerror or exc}") from exc
-    rows = table_rows(outcomes)
+    rows = table_rows(outcomes, targets)
     summary = summarize(rows)
     staging = Staging()
     try:

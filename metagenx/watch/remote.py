@@ -60,7 +60,7 @@ class RemoteWatch:
             "settings": {k: v for k, v in config.settings.to_dict().items() if v != defaults[k]}
             | ({"solve": config.solve} if config.solve is not None else {}),
             "order": config.order,
-        }
+        } | ({"targets": dict(config.targets)} if config.targets else {})
 
     def open(self) -> int:
         """Create (or find) the watch on the server; its id."""

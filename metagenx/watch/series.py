@@ -12,6 +12,7 @@ stalls the files after it.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from metagenx.controller.writes import add_to_study, latest_live, study_jobs
 from metagenx.engine.settings import FitSettings
-from metagenx.errors import DataFileError
+from metagenx.errors import DataFileError, SettingsError
 from metagenx.jobs import DataAssignment, JobKind, JobSpec
 from metagenx.solve.job_settings import SOLVE_KEY
 from metagenx.store import Job, JobState, Study
@@ -170,15 +171,27 @@ class SeriesRow:
     parameters: dict[str, float]
     error: str | None
     seeded_from: int | None = None
+    sigma: dict[str, float | None] = field(default_factory=dict)
+    verdicts: dict[str, str] = field(default_factory=dict)
+    advice: str = ""
 
 
-def series_row(job: Job, *, results: bool = True) -> SeriesRow:
-    """The row of one job of a watch (``results=False``: without fitted values, for a job read so)."""
+def series_row(job: Job, *, results: bool = True, targets: Mapping[str, float] | None = None) -> SeriesRow:
+    """The row of one job of a watch (``results=False``: without fitted values, for a job read so).
+
+    With the fit's advice (:mod:`metagenx.engine.advisor`): ``sigma`` the predicted σ now per
+    parameter, ``verdicts`` the verdict on each of ``targets`` (parameter → σ wanted, in its
+    unit), ``advice`` a short line of advice.
+    """
+    from metagenx.engine.advice import advice_from, advice_line, verdicts
+
     axes = dict(job.axes or {})
     order = axes.get("order_value")
     result = job.result if results else None
     values = {str(p["name"]): float(p["value"]) for p in (result or {}).get("parameters", [])}
     finished_badly = job.state in (JobState.FAILED, JobState.CANCELLED)
+    advice = advice_from((result or {}).get("extra"))
+    sigma = {p.name: p.sigma for p in advice.parameters} if advice is not None else {}
     return SeriesRow(
         job_id=job.id,
         label=job.label or f"job-{job.id}",
@@ -190,12 +203,41 @@ def series_row(job: Job, *, results: bool = True) -> SeriesRow:
         parameters=values,
         error=job.last_error if finished_badly else None,
         seeded_from=job.depends_on_job_id,
+        sigma=sigma,
+        verdicts={name: v.text for name, v in verdicts(advice, targets or {}).items()},
+        advice=advice_line(advice, targets),
     )
 
 
-def series_rows(jobs: Sequence[Job]) -> list[SeriesRow]:
-    """One row per file, in arrival order."""
-    return [series_row(job) for job in jobs]
+def series_rows(jobs: Sequence[Job], targets: Mapping[str, float] | None = None) -> list[SeriesRow]:
+    """One row per file, in arrival order (verdicts on ``targets``: parameter → σ wanted)."""
+    return [series_row(job, targets=targets) for job in jobs]
+
+
+def parse_targets(items: Mapping[str, Any] | Sequence[str]) -> dict[str, float]:
+    """Targets as parameter → σ wanted (> 0, finite), from a mapping or ``NAME=SIGMA`` items;
+    :class:`SettingsError` naming a bad one."""
+    pairs: list[tuple[str, Any]] = []
+    if isinstance(items, Mapping):
+        pairs = [(str(k), v) for k, v in items.items()]
+    else:
+        for item in items:
+            name, sep, value = str(item).partition("=")
+            if not sep:
+                raise SettingsError(f"target {item!r} is not NAME=SIGMA, e.g. SiO.setD=2")
+            pairs.append((name, value))
+    found: dict[str, float] = {}
+    for name, value in pairs:
+        try:
+            sigma = float(value)
+        except (TypeError, ValueError):
+            sigma = math.nan
+        if not name.strip() or len(name) > 200 or not (math.isfinite(sigma) and sigma > 0):
+            raise SettingsError(
+                f"target {name}={value!r}: give a parameter name and a σ above 0, e.g. SiO.setD=2"
+            )
+        found[name.strip()] = sigma
+    return found
 
 
 def parameter_names(rows: Sequence[SeriesRow]) -> list[str]:

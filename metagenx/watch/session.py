@@ -58,6 +58,9 @@ class WatchConfig:
             ``column:<name>`` (see :mod:`metagenx.watch.series`).
         solve: solve each file (raced starts until confident) with these solve settings
             (e.g. ``{"budget": 60}``); ``settings`` are then the starts' settings. None: one fit.
+        targets: σ wanted per parameter (its unit), e.g. ``{"SiO.setD": 2.0}``: each file's
+            advice says whether it is reached or how much longer to count
+            (:mod:`metagenx.engine.advice`).
     """
 
     template: Path
@@ -72,6 +75,7 @@ class WatchConfig:
     name: str = ""
     order: str = "name"
     solve: dict[str, Any] | None = None
+    targets: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_order(self.order)
@@ -128,7 +132,7 @@ class WatchSession:
             "order": self.config.order,
             "settings": self.config.settings.to_dict()
             | ({"solve": self.config.solve} if self.config.solve is not None else {}),
-        }
+        } | ({"targets": dict(self.config.targets)} if self.config.targets else {})
         self.out_dir.mkdir(parents=True, exist_ok=True)
         return submit_study(
             self.store,

@@ -113,7 +113,7 @@ def watch_table(
     from metagenx.study.results import columns, csv_text, table, table_rows
 
     study, _ = ops.watch_for(session, user, watch_id)
-    rows = table_rows(outcomes(session, study.id))
+    rows = table_rows(outcomes(session, study.id), views.targets_of(study))
     if format == "csv":
         headers = {"Content-Disposition": 'attachment; filename="results.csv"'}
         return PlainTextResponse(csv_text(rows), media_type="text/csv", headers=headers)

@@ -1,0 +1,59 @@
+"""The runner's advisor step: after a finished fit that writes files, the beamtime advice.
+
+Runs where the model is loaded (its script runs here), after the Jacobian covariance and the
+posterior sampling: ``result.extra["advisor"]`` gets the advice of
+:mod:`metagenx.engine.advisor` (predicted σ now and after counting longer, the information
+range per parameter, the pairs not separable) and, when the posterior was sampled, the predicted
+σ beside the posterior's standard deviation and their ratio; or ``{"skipped": why}``. The parent
+reads it back as untrusted data (:func:`metagenx.engine.advice.advice_from`).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import replace
+from typing import Any
+
+from metagenx.engine.model import GenxModel
+from metagenx.engine.result import FitResult
+
+log = logging.getLogger(__name__)
+
+
+def with_advice(model: GenxModel, result: FitResult) -> FitResult:
+    """``result`` with ``extra["advisor"]``; the model is left at its fitted values."""
+    from metagenx.engine.advisor import advise, posterior_checks
+    from metagenx.engine.covariance import weighted_jacobian
+    from metagenx.engine.fit import instrument_axis
+
+    covariance = result.extra.get("covariance")
+    if isinstance(covariance, dict) and str(covariance.get("skipped", "")).startswith("would take"):
+        return skipped(result, str(covariance["skipped"]))  # the same 2p simulations: as costly
+    try:
+        jacobian = weighted_jacobian(model)
+        if jacobian is None:
+            return skipped(result, "no data point has an error bar")
+        advice = advise(jacobian, instrument_axis(model))
+    except Exception as exc:  # a GenX failure while shifting parameters: the fit stands
+        log.warning("the advisor failed:\n%s", traceback.format_exc())
+        return skipped(result, f"the advisor failed: {type(exc).__name__}: {exc}")
+    found = posterior_std(result.extra.get("posterior"))
+    if found:
+        advice = replace(advice, posterior=posterior_checks(advice, found))
+    return replace(result, extra={**result.extra, "advisor": advice.to_dict()})
+
+
+def posterior_std(posterior: Any) -> dict[str, float]:
+    """The posterior's standard deviation per parameter name (empty when not sampled)."""
+    if not isinstance(posterior, dict) or not isinstance(posterior.get("parameters"), list):
+        return {}
+    return {
+        str(p["name"]): float(p["std"])
+        for p in posterior["parameters"]
+        if isinstance(p, dict) and isinstance(p.get("std"), int | float) and "name" in p
+    }
+
+
+def skipped(result: FitResult, why: str) -> FitResult:
+    return replace(result, extra={**result.extra, "advisor": {"skipped": why}})
