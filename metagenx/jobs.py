@@ -51,7 +51,10 @@ class FitTask:
     ``start_values`` seeds named parameters (sequential fits pass the previous result);
     ``output`` is the fitted model file to write (outputs land beside it), or None;
     ``part_of`` is the stored job a coordinated job's task belongs to (a solve's start, a tune's
-    fit; its owner's limits apply), None when the task is the stored job itself.
+    fit; its owner's limits apply), None when the task is the stored job itself;
+    ``time_limit`` the seconds (wall and CPU) the task may run before a sandbox's watchdog kills
+    it, set by the sandboxed runner: the runner shortens its optional posterior sampling to end
+    inside it, so that the fit's result is never lost to the limit.
     """
 
     job_id: int
@@ -62,6 +65,7 @@ class FitTask:
     overrides: list[ParameterOverride] = field(default_factory=list)
     start_values: dict[str, float] = field(default_factory=dict)
     part_of: int | None = None
+    time_limit: float | None = None
 
     @property
     def stored_job_id(self) -> int:

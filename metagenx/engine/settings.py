@@ -95,7 +95,7 @@ class FitSettings:
         check_range("window", self.window, 1, None)
         check_range("min_spread", self.min_spread, 0.0, 1.0)
         check_range("seed", self.seed, 0, 2**32 - 1)
-        check_range("uncertainty_samples", self.uncertainty_samples, 100, 10_000_000)
+        check_range("uncertainty_samples", self.uncertainty_samples, 100, 1_000_000)
         check_range("uncertainty_burn", self.uncertainty_burn, 0, 1_000_000)
         check_range("uncertainty_time", self.uncertainty_time, 0.0, None, open_low=True)
         for name in ("genx_defaults", "error_bars", "polish", "uncertainty"):

@@ -32,12 +32,24 @@ from metagenx.errors import MetagenxError
 log = logging.getLogger(__name__)
 
 
-def sampling_settings(settings: FitSettings, result: FitResult) -> SamplingSettings:
-    """The sampling the fit's settings ask for, seeded from the fit's seed."""
+OUTPUT_SHARE = 0.1
+"""Share of a task's time limit kept free after the sampling, for the output files (at least
+:data:`OUTPUT_SECONDS`)."""
+OUTPUT_SECONDS = 3.0
+
+
+def sampling_settings(
+    settings: FitSettings, result: FitResult, time_left: float | None = None
+) -> SamplingSettings:
+    """The sampling the fit's settings ask for, seeded from the fit's seed; with ``time_left`` (s
+    until the task's limit), its time cap ends it early enough for the output files."""
+    cap = settings.uncertainty_time
+    if time_left is not None:
+        cap = min(cap, time_left - max(OUTPUT_SECONDS, OUTPUT_SHARE * time_left))
     return SamplingSettings(
         samples=settings.uncertainty_samples,
         burn=settings.uncertainty_burn,
-        max_time=settings.uncertainty_time,
+        max_time=cap,
         seed=result.seed,
     )
 
@@ -48,18 +60,27 @@ def with_posterior(
     settings: FitSettings,
     stop: threading.Event,
     progress: Callable[[SamplingProgress], None] | None = None,
+    time_left: float | None = None,
 ) -> tuple[FitResult, Posterior | None]:
     """``result`` with its posterior (``extra["posterior"]`` and the error bars), and the posterior
-    itself for the output files; or ``result`` with why there is none."""
-    try:
-        posterior = sample_posterior(
-            model, sampling_settings(settings, result), stop_event=stop, progress=progress
+    itself for the output files; or ``result`` with why there is none. ``time_left``: seconds
+    until the task's time limit, None when it has none."""
+    sampling = sampling_settings(settings, result, time_left)
+    if sampling.max_time <= 0:
+        why = (
+            f"no time left for it within the fit's time limit (the fit itself took {result.wall_time:.3g} s)"
         )
+        return skipped(result, why), None
+    try:
+        posterior = sample_posterior(model, sampling, stop_event=stop, progress=progress)
     except MetagenxError as exc:
         return skipped(result, str(exc)), None
     except Exception as exc:  # bumps or GenX failing inside the sampler: the fit stands
         log.warning("posterior sampling failed:\n%s", traceback.format_exc())
         return skipped(result, f"the sampler failed: {type(exc).__name__}: {exc}"), None
+    if posterior.stop == "time" and sampling.max_time < settings.uncertainty_time:
+        note = f"{posterior.note} (shortened to end inside the fit's time limit)"
+        posterior = replace(posterior, note=note)
     if posterior.stop == "stopped":
         return skipped(result, f"the sampling was stopped on request after {posterior.seconds:.3g} s"), None
     apply_to_grid(model, posterior)

@@ -82,6 +82,7 @@ class SandboxedRunnerProcess(RunnerProcess):
             return failure(task, SandboxUnavailableError.__name__, report.message())
         try:
             limits = self.policy.task_limits(task)
+            task = self.limited(task, limits)
             mounts = mounts_for(task)
             sandbox = self.sandbox_for(limits, mounts)
         except MetagenxError as exc:
@@ -101,6 +102,12 @@ class SandboxedRunnerProcess(RunnerProcess):
                 self.retire()  # a model left processes behind: they die with their sandbox
             if job_dir is not None:
                 take_back(job_dir, *uids.server_ids())
+
+    @staticmethod
+    def limited(task: FitTask, limits: Limits) -> FitTask:
+        """``task`` told the time it has before the watchdog stops it (the smaller of the wall-time
+        and CPU limits), so that the runner's optional steps end inside it."""
+        return dataclasses.replace(task, time_limit=min(limits.wall_seconds, limits.cpu_seconds))
 
     def supervise(
         self,

@@ -198,3 +198,43 @@ def test_a_model_that_kills_its_runner_is_a_crash_named_by_its_signal(
     with pytest.raises(RunnerDied, match="killed by SIGKILL"):
         runner.run(task(1, killer, tmp_path))
     assert runner.run(task(2, superadam, tmp_path)).ok, "the next task gets a fresh sandbox"
+
+
+LONG_SAMPLING = {
+    "seed": 1,
+    "max_generations": 5,
+    "uncertainty": True,
+    "uncertainty_samples": 1_000_000,
+    "uncertainty_burn": 1_000_000,
+    "uncertainty_time": 3600.0,
+}
+
+
+@pytest.mark.parametrize("told", [True, False], ids=["told-its-limit", "not-told"])
+def test_a_long_posterior_sampling_ends_inside_the_limits_and_keeps_the_fit(
+    policy: SandboxPolicy,
+    superadam: Path,
+    tmp_path: Path,
+    told: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Asked for more sampling than the limits allow, the runner shortens it and the fit's result
+    comes back with a posterior marked as cut by the time cap; a runner not told its limit (the
+    twin) is killed by the watchdog and the fit is lost."""
+    from tests.engine.synthetic import simulated_model
+
+    model = simulated_model(superadam, tmp_path, 1)
+    if not told:
+        monkeypatch.setattr(SandboxedRunnerProcess, "limited", staticmethod(lambda task, limits: task))
+    runner = SandboxedRunnerProcess(policy)
+    try:
+        outcome = runner.run(task(1, model, tmp_path, LONG_SAMPLING))
+    finally:
+        runner.close()
+    if not told:
+        assert not outcome.ok and outcome.message.kind == "LimitExceededError"
+        return
+    assert outcome.ok, outcome.message
+    posterior = outcome.message.result.extra["posterior"]
+    assert posterior["stop"] == "time" and not posterior["converged"]
+    assert "inside the fit's time limit" in posterior["note"]
