@@ -238,6 +238,9 @@ export class SeriesPlots {
         mode: 'lines+markers', marker: { size: 7 }, line: { width: 1.5 },
         hovertemplate: `%{text}<br>${xTitle} %{x:.5g}<br>${name} %{y:.5g}<extra></extra>`,
       };
+      // Error bars: a watch's predicted σ per file (the beamtime advisor's), where the rows carry it.
+      const sigma = points.map((r) => r.sigma?.[parameter] ?? null);
+      if (sigma.some((s) => s !== null)) trace.error_y = { type: 'data', array: sigma.map((s) => s ?? 0), thickness: 1, width: 3 };
       const title = { text: name, font: { size: 13 }, x: 0.02, y: 0.97 };
       const extra = { showlegend: false, margin: { l: 70, r: 12, t: 30, b: 44 }, title };
       const element = this.panel(parameter);

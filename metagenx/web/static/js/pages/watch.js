@@ -1,5 +1,6 @@
-// One watch: the live series of its data files (state, FOM, fitted values; why a file failed),
-// a trend panel per fitted parameter, the CSV table and PNG plot, and a form to push data files.
+// One watch: the live series of its data files (state, FOM, fitted values ± the advisor's predicted σ,
+// the targets' verdicts; why a file failed), the latest file's advice, a trend panel per fitted
+// parameter, the CSV table and PNG plot, and a form to push data files.
 
 import { api, download, follow } from '../api.js';
 import { countsBar, fom, h, message, number, stat, stateBadge, takeFlash, when } from '../dom.js';
@@ -30,6 +31,26 @@ function progressText(row, budget) {
   return '';
 }
 
+/** A fitted value, with the advisor's predicted σ when there is one. */
+function valueCell(row, name) {
+  const value = row.parameters[name];
+  const sigma = row.sigma?.[name];
+  if (value === null || value === undefined || sigma === null || sigma === undefined) return number(value, 6);
+  return h('span', { title: 'predicted σ from the Fisher information (errors taken as counting errors)' },
+    `${number(value, 6)} ± ${number(sigma, 2)}`);
+}
+
+/** The targets' verdicts of one row, as `name: verdict` lines. */
+function verdictCell(row) {
+  return Object.entries(row.verdicts ?? {}).map(([name, text]) => h('div', { 'data-testid': 'verdict' }, `${name}: ${text}`));
+}
+
+/** The advice line of the latest file that has one. */
+function adviceLine(list) {
+  const latest = [...list].reverse().find((r) => r.advice);
+  return latest ? h('div', { class: 'note advice', 'data-testid': 'advice' }, h('strong', null, `Advice for ${latest.label}: `), latest.advice) : null;
+}
+
 /** One row per file in arrival order; a row's error (failed or cancelled) on a full-width line below it. */
 function seriesTable(watch, rows, parameters) {
   const columns = [
@@ -40,7 +61,8 @@ function seriesTable(watch, rows, parameters) {
     { label: 'FOM', class: 'num', value: (r) => (r.fom === null && r.progress ? h('span', { class: 'muted' }, fom(r.progress.best_fom)) : fom(r.fom)) },
     rows.some((r) => r.state === 'queued' || r.state === 'running')
       ? { label: 'Progress', class: 'muted', value: (r) => progressText(r, watch.settings.max_generations) } : null,
-    ...parameters.map((name) => ({ label: name, class: 'num param', value: (r) => number(r.parameters[name], 6) })),
+    ...parameters.map((name) => ({ label: name, class: 'num param', value: (r) => valueCell(r, name) })),
+    rows.some((r) => Object.keys(r.verdicts ?? {}).length) ? { label: 'Verdict', value: verdictCell } : null,
   ].filter(Boolean);
   const body = rows.flatMap((row) => [
     h('tr', { 'data-job': row.job_id, 'data-state': row.state }, columns.map((c) => h('td', { class: c.class }, c.value(row)))),
@@ -60,6 +82,7 @@ function definition(watch) {
     ['Settings', h('code', null, JSON.stringify(Object.fromEntries(Object.entries(watch.settings).filter(([, v]) => v !== null))))],
     ['Order', watch.order_label ?? 'arrival order'],
     ['Sequential', watch.sequential ? 'yes: each fit starts from the previous file’s values' : 'no'],
+    ['Targets', Object.keys(watch.targets ?? {}).length ? Object.entries(watch.targets).map(([k, v]) => `${k}: σ ≤ ${v}`).join(', ') : 'none'],
   ];
   return h('dl', { class: 'details' }, rows.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v)]));
 }
@@ -74,6 +97,7 @@ export async function render(main, { params, signal }) {
     stats: h('div', { class: 'stats' }),
     counts: h('div', { class: 'counts' }),
     table: h('div', { 'data-testid': 'series' }),
+    advice: h('div'),
     trends: h('div', { class: 'plot-grid', 'data-testid': 'watch-trends' }),
     trendsNote: h('div', { class: 'note' }),
     definition: h('div'),
@@ -83,7 +107,7 @@ export async function render(main, { params, signal }) {
   signal.addEventListener('abort', () => trends.purge());
   main.append(
     el.head, takeFlash(), el.error, el.stats,
-    h('section', { class: 'card flush' }, h('h2', null, 'Series'), el.counts, el.table),
+    h('section', { class: 'card flush' }, h('h2', null, 'Series'), el.counts, el.advice, el.table),
     card('Parameter trends', el.trendsNote, el.trends),
     h('div', { class: 'grid-2' }, card('Push a data file', el.push), card('Definition', el.definition)),
   );
@@ -135,6 +159,7 @@ export async function render(main, { params, signal }) {
       stat('Latest file', latest ? `${latest.label} (${latest.state})` : '—', 'latest', true),
     );
     el.counts.replaceChildren(countsBar(counts));
+    el.advice.replaceChildren(...[adviceLine(list)].filter(Boolean));
     el.table.replaceChildren(list.length ? seriesTable(watch, list, parameters)
       : h('div', { class: 'empty' }, 'No data file yet: push one below, or run “metagenx watch --server” on the instrument’s folder.'));
     return [list, counts, parameters];
