@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -62,3 +63,38 @@ def test_a_malformed_advisor_record_is_refused_at_the_boundary(fitted: tuple[Gen
         check_result(replace(advised, extra={**advised.extra, "advisor": forged}))
     with pytest.raises(RunnerProtocolError, match="advisor"):
         check_result(replace(advised, extra={**advised.extra, "advisor": {"skipped": "x" * 5000}}))
+
+
+def test_through_a_fit_with_dream_the_predicted_sigma_matches_the_posterior(
+    superadam: Path, tmp_path: Path
+) -> None:
+    """On Poisson data (a near-linear problem) the Fisher prediction and DREAM's standard deviation
+    agree: their ratio, recorded in the result, is within 0.7–1.4 for each parameter."""
+    import metagenx
+    from tests.engine.counting import counted, counting_template, set_points
+
+    template, curve = counting_template(superadam, tmp_path)
+    model = GenxModel.load(template)
+    y, error = counted(curve[:, 1], 1.0, 100)
+    kept = y > 0  # the posterior needs every point's error bar
+    set_points(model.model.data[0], curve[kept, 0], y[kept], error[kept])
+    model.simulate()
+    path = model.save(tmp_path / "counted.hgx")
+    result = metagenx.fit(
+        path,
+        out=tmp_path / "fitted.hgx",
+        seed=1,
+        max_generations=40,
+        population=10,
+        progress=False,
+        uncertainty=True,
+        uncertainty_samples=4000,
+        uncertainty_burn=200,
+    )
+    advice = advice_from(result.extra)
+    assert advice is not None and len(advice.posterior) == 3
+    ratios = {c.name: c.ratio for c in advice.posterior}
+    print("predicted σ / posterior std:", ratios)
+    assert all(r is not None and 0.7 < r < 1.4 for r in ratios.values()), ratios
+    saved = json.loads((tmp_path / "result.json").read_text())["extra"]["advisor"]["posterior"]
+    assert {c["name"]: c["ratio"] for c in saved} == ratios
