@@ -209,10 +209,11 @@ def test_the_python_api_writes_outputs(superadam: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "api").iterdir()) == sorted(["fitted.hgx", *NAMES[1:]])
     written = FitResult.from_json((tmp_path / "api" / "result.json").read_text())
     # the returned result adds how long the job's steps took (known only after the files) and
-    # the kernels it ran on; both carry the Jacobian covariance at the optimum
-    assert set(result.extra) == {"timings", "kernels", "covariance"}
-    assert result.extra["covariance"]["kind"] == "jacobian"
-    assert written == dataclasses.replace(result, extra={"covariance": result.extra["covariance"]})
+    # the kernels it ran on; both carry the Jacobian covariance at the optimum and the advisor's record
+    assert set(result.extra) == {"timings", "kernels", "covariance", "advisor"}
+    assert result.extra["covariance"]["kind"] == "jacobian" and result.extra["advisor"]["kind"] == "fisher"
+    kept = {key: result.extra[key] for key in ("covariance", "advisor")}
+    assert written == dataclasses.replace(result, extra=kept)
 
 
 def test_public_names() -> None:
