@@ -251,7 +251,11 @@ def advice_line(advice: Advice | None, targets: Mapping[str, float] | None = Non
     parts = []
     for name, found in verdicts(advice, targets or {}).items():
         sigma = "" if found.sigma is None else f" ±{found.sigma:.3g}"
-        parts.append(f"{name}{sigma} (target {found.target:g}): {found.text}")
+        where = ""
+        information = getattr(advice.parameter(name), "information", None)
+        if found.status == LONGER and information is not None:
+            where = f", its information mostly at {range_text(advice, information)}"
+        parts.append(f"{name}{sigma} (target {found.target:g}): {found.text}{where}")
     if not targets:
         worst = least_determined(advice)
         if worst is not None and worst.sigma is not None:

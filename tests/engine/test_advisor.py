@@ -133,7 +133,10 @@ def test_a_reachable_target_is_reached_after_counting_long_enough(counter: Count
     # and the twin that fails: a target beyond 4× counting is not reached by the 4t data
     later = verdict(counter.counted(4.0, 102), "SiO.setD", 0.3 * sigma)  # type: ignore[operator]
     assert later.status == LONGER
-    assert "SiO.setD ±" in advice_line(short, {"SiO.setD": target})
+    line = advice_line(short, {"SiO.setD": target})
+    assert line.startswith(f"SiO.setD ±{sigma:.3g} (target {target:g}): count about ")
+    assert ", its information mostly at 2θ " in line and line.endswith(" °")
+    assert advice_line(short).startswith("least determined SiO.setSigma ±")  # no targets: the weakest
 
 
 def test_errors_that_are_not_counting_errors_are_flagged(counter: Counter) -> None:
