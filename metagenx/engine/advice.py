@@ -79,6 +79,9 @@ def check_record(found: object) -> None:
 
 def parse(values: dict[str, Any]) -> Advice:
     """An :class:`Advice` from its plain form, checked field by field (:class:`Invalid` if not)."""
+    record(values, tuple(Advice.__dataclass_fields__))
+    for key in ("kind", "label"):
+        text(values.get(key, ""), MAX_TEXT)
     parameters = listed(values.get("parameters"), MAX_PARAMETERS)
     pairs = listed(values.get("pairs"), MAX_PAIRS)
     notes = listed(values.get("notes", []), MAX_NOTES)

@@ -216,7 +216,9 @@ def test_the_record_read_back_is_checked(realisations: list[tuple[Advice, Advice
         {**record, "parameters": [{**record["parameters"][0], "value": "1"}]},  # type: ignore[index]
         {**record, "pairs": [{"first": "a", "second": "b", "correlation": 2.0}]},
         {**record, "parameters": [{"name": "x" * 300, "value": 1.0, "sigma": None, "longer": {}}]},
-        {**record, "extra": 1} | {"parameters": [{"name": "a", "value": 1.0, "evil": 1}]},
+        {**record, "parameters": [{"name": "a", "value": 1.0, "evil": 1}]},
+        {**record, "payload": "x" * 100},
+        {**record, "label": ["not", "text"]},
         ["not", "a", "table"],
     ]
     for value in bad:
