@@ -17,6 +17,7 @@ from metagenx.engine.settings import FitSettings
 from metagenx.errors import RunnerProtocolError
 from metagenx.runner.advice import with_advice
 from metagenx.runner.protocol import check_result
+from metagenx.study.results import advice_columns
 from tests.engine.counting import counted_model
 
 
@@ -98,3 +99,7 @@ def test_through_a_fit_with_dream_the_predicted_sigma_matches_the_posterior(
     assert all(r is not None and 0.7 < r < 1.4 for r in ratios.values()), ratios
     saved = json.loads((tmp_path / "result.json").read_text())["extra"]["advisor"]["posterior"]
     assert {c["name"]: c["ratio"] for c in saved} == ratios
+    columns = advice_columns(result, {})  # a watch's results.csv
+    assert {k: v for k, v in columns.items() if k.startswith("posterior_ratio:")} == {
+        f"posterior_ratio:{name}": ratio for name, ratio in ratios.items()
+    }

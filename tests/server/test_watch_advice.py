@@ -7,6 +7,8 @@ import io
 import json
 from pathlib import Path
 
+from rich.console import Console
+
 from tests.engine.counting import counted_file, counting_template
 from tests.server.conftest import StartApi
 from tests.server.test_watches import all_finished, create, push, wait_series
@@ -51,3 +53,31 @@ def test_series_rows_carry_sigma_verdicts_and_advice(
         float(lines[1]["sigma:SiO.setD"]) == long["sigma"]["SiO.setD"]
         and lines[1]["advice"] == long["advice"]
     )
+
+
+def test_a_watch_pushed_from_the_command_line_carries_its_targets(superadam: Path, tmp_path: Path) -> None:
+    """`metagenx watch --server --target …` sends the targets in the watch's definition, which the
+    server's schema takes, and shows the rows the server sends back with their σ and verdicts."""
+    from metagenx.cli.watch import rows_table
+    from metagenx.server.watch_schemas import WatchCreate
+    from metagenx.watch.remote import RemoteWatch
+    from metagenx.watch.session import WatchConfig
+
+    config = WatchConfig(template=superadam, folder=tmp_path, targets=TARGETS)
+    remote = RemoteWatch(config, None, "default")  # type: ignore[arg-type]
+    assert WatchCreate.model_validate(remote.definition()).targets == TARGETS  # (no request made)
+    remote.series = {
+        "rows": [
+            {
+                "job_id": 1, "label": "t1.dat", "file_index": 0, "sha256": "ab", "order_value": None,
+                "state": "succeeded", "fom": 0.05, "parameters": {"SiO.setD": 1205.3}, "error": None,
+                "sigma": {"SiO.setD": 0.101}, "verdicts": {"SiO.setD": "count about 2.1× longer"},
+                "advice": "SiO.setD ±0.101 (target 0.07): count about 2.1× longer", "progress": None,
+            }
+        ]
+    }  # fmt: skip
+    console = Console(record=True, width=200)
+    console.print(rows_table(remote.rows()))
+    shown = console.export_text()
+    assert "1205.3 ± 0.101" in shown and "SiO.setD: count about 2.1× longer" in shown
+    assert "advice for t1.dat: SiO.setD ±0.101" in shown
