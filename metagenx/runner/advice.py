@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 def with_advice(model: GenxModel, result: FitResult) -> FitResult:
     """``result`` with ``extra["advisor"]``; the model is left at its fitted values."""
+    from metagenx.engine.advice import Invalid, check_record
     from metagenx.engine.advisor import advise, posterior_checks
     from metagenx.engine.covariance import weighted_jacobian
     from metagenx.engine.fit import instrument_axis
@@ -41,7 +42,12 @@ def with_advice(model: GenxModel, result: FitResult) -> FitResult:
     found = posterior_std(result.extra.get("posterior"))
     if found:
         advice = replace(advice, posterior=posterior_checks(advice, found))
-    return replace(result, extra={**result.extra, "advisor": advice.to_dict()})
+    record = advice.to_dict()
+    try:
+        check_record(record)  # what the parent will check: a record it refuses would fail the fit
+    except Invalid as exc:
+        return skipped(result, f"the advisor's record is out of bounds: {exc}")
+    return replace(result, extra={**result.extra, "advisor": record})
 
 
 def posterior_std(posterior: Any) -> dict[str, float]:

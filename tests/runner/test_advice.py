@@ -55,6 +55,16 @@ def test_without_error_bars_the_advice_says_why(fitted: tuple[GenxModel, FitResu
     }
 
 
+def test_a_record_the_parent_would_refuse_is_not_sent(
+    fitted: tuple[GenxModel, FitResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fit is never failed by its advice: a record out of bounds (here a name too long) is skipped."""
+    model, result = fitted
+    monkeypatch.setattr("metagenx.engine.advice.MAX_NAME", 3)
+    found = with_advice(model, result).extra["advisor"]
+    assert set(found) == {"skipped"} and "out of bounds" in found["skipped"]
+
+
 def test_a_malformed_advisor_record_is_refused_at_the_boundary(fitted: tuple[GenxModel, FitResult]) -> None:
     model, result = fitted
     advised = with_advice(model, result)
