@@ -210,16 +210,16 @@ def verdict(advice: Advice, name: str, target: float) -> Verdict:
             name, target, None, UNREACHABLE, None, f"not reachable: {name} is not a fitted parameter"
         )
     sigma = found.sigma
-    if sigma is None:
-        why = f"the data do not determine {name}"
-        return Verdict(name, target, None, UNREACHABLE, None, f"not reachable with this Q range: {why}")
-    if sigma <= target:
+    if sigma is not None and sigma <= target:
         return Verdict(name, target, sigma, REACHED, None, REACHED)
     partner = next((p for p in advice.pairs if name in (p.first, p.second)), None)
     if partner is not None:
         other = partner.second if partner.first == name else partner.first
         why = f"not separable from {other} (correlation {partner.correlation:.2f})"
         return Verdict(name, target, sigma, UNREACHABLE, None, f"not reachable with this Q range: {why}")
+    if sigma is None:
+        why = f"the data do not determine {name}"
+        return Verdict(name, target, None, UNREACHABLE, None, f"not reachable with this Q range: {why}")
     factor = (sigma / target) ** 2
     if factor > MAX_FACTOR:
         why = f"it would take about {factor:.3g}× the counting time"
@@ -268,6 +268,12 @@ def advice_line(advice: Advice | None, targets: Mapping[str, float] | None = Non
             parts.append(f"least determined {worst.name} ±{worst.sigma:.3g}{where}; ×4 counting halves σ")
     for p in advice.pairs[:2]:
         parts.append(f"{p.first} and {p.second} not separable (correlation {p.correlation:.2f})")
+    paired = {name for p in advice.pairs for name in (p.first, p.second)}
+    unseen = [p.name for p in advice.parameters if p.sigma is None and p.name not in paired]
+    if unseen:
+        parts.append(
+            f"not determined by these data: {', '.join(unseen[:3])}{' …' if len(unseen) > 3 else ''}"
+        )
     if advice.counting == "no":
         parts.append("errors are not counting-like: the 1/√time prediction may not hold")
     return "; ".join(parts)

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from metagenx.engine.covariance import Jacobian, scaled_inverse
+from metagenx.engine.covariance import STEP, Jacobian, scaled_inverse
 
 SEPARABLE = 0.95
 """|correlation| above which two parameters are reported as not separable by the data."""
@@ -41,6 +41,8 @@ COUNTING_SLOPE = (-0.8, -0.25)
 """Slope of log(relative error) against log(intensity) taken as counting errors (Poisson: −½)."""
 MIN_DECADES = 0.5
 """Intensity span (decades) below which the kind of the errors cannot be told."""
+NULL_COMPONENT = 0.1
+"""A parameter with a component above this in a direction the data do not see is not determined."""
 FACTORS = (2, 4)
 """Counting-time factors the advice predicts σ for."""
 KIND = "fisher"
@@ -129,9 +131,11 @@ def advise(jacobian: Jacobian, x_axis: str = "", threshold: float = SEPARABLE) -
     """The advice for the fit whose Jacobian at the optimum is ``jacobian``."""
     count = len(jacobian.names)
     inverse, rank = scaled_inverse(jacobian)
+    null = null_space(jacobian)
     information = np.sum(jacobian.matrix**2, axis=0)
     variance = np.diag(inverse)
-    determined = (information > 0) & (variance > 0) & np.isfinite(variance)
+    loose = np.any(np.abs(null) > NULL_COMPONENT, axis=1)  # moves along a direction the data do not see
+    determined = (information > 0) & (variance > 0) & np.isfinite(variance) & ~loose
     sigma = np.where(determined, np.sqrt(np.where(determined, variance, 1.0)), np.nan)
     notes: list[str] = []
     if rank < count:
@@ -165,7 +169,7 @@ def advise(jacobian: Jacobian, x_axis: str = "", threshold: float = SEPARABLE) -
     ]
     return Advice(
         parameters=parameters,
-        pairs=inseparable(jacobian.names, inverse, determined, threshold),
+        pairs=degenerate(jacobian.names, null) + inseparable(jacobian.names, inverse, determined, threshold),
         counting=counting,
         error_slope=finite(slope),
         reduced_chi2=reduced,
@@ -192,6 +196,29 @@ def error_kind(y: np.ndarray, error: np.ndarray) -> tuple[float, str]:
     slope = float(np.polyfit(log_y, np.log10(error[positive] / y[positive]), 1)[0])
     low, high = COUNTING_SLOPE
     return slope, "yes" if low <= slope <= high else "no"
+
+
+def null_space(jacobian: Jacobian) -> np.ndarray:
+    """``[parameter, k]``: the directions (in each parameter's step-range units, unit length) along
+    which the data carry no information at all: exactly degenerate combinations (e.g. two layers
+    of one material whose thicknesses only count as a sum). Empty columns when there are none."""
+    scaled = jacobian.matrix * (jacobian.steps / STEP)
+    values, vectors = np.linalg.eigh(scaled.T @ scaled)
+    tolerance = max(float(values.max(initial=0.0)), 0.0) * len(values) * np.finfo(float).eps
+    return vectors[:, values <= tolerance]
+
+
+def degenerate(names: list[str], null: np.ndarray) -> list[Pair]:
+    """Pairs moving together along a direction the data do not see: correlation −1 when the data
+    fix their sum-like combination (opposite components), +1 when they fix their difference."""
+    pairs: dict[tuple[str, str], Pair] = {}
+    for vector in null.T:
+        involved = [i for i in range(len(names)) if abs(vector[i]) > NULL_COMPONENT]
+        for a, i in enumerate(involved):
+            for j in involved[a + 1 :]:
+                key = (names[i], names[j])
+                pairs.setdefault(key, Pair(*key, 1.0 if vector[i] * vector[j] > 0 else -1.0))
+    return list(pairs.values())
 
 
 def inseparable(

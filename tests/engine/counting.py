@@ -99,3 +99,36 @@ def counted_file(curve: np.ndarray, time: float, seed: int) -> bytes:
     rows = zip(curve[:, 0], y, error, strict=True)
     lines += [f"{x:.10g} {v:.10g} {e:.10g}" for x, v, e in rows if v > 0]
     return ("\n".join(lines) + "\n").encode()
+
+
+SPLIT = {"SiO.setD": 605.0, "SiO2.setD": 600.0, "SiO.setDens": 0.026}
+"""A film of one material split into two layers: only the sum of their thicknesses shows."""
+
+
+def split_film_model(source: Path, time: float = 1.0, seed: int = 0, *, fit_both: bool = True) -> GenxModel:
+    """SuperAdam_SiO's film as two layers of the same oxide (``SiO`` and ``SiO2``, 605 + 600 Å),
+    counted like :func:`counted_model`. With ``fit_both`` both thicknesses are fitted: a pair the
+    data cannot separate (and ``SiO.setSigma``, the roughness between them, which nothing shows)."""
+    model = GenxModel.load(source)
+    script = model.script.replace("restype='full conv and varying res.'", "restype='no conv'")
+    second = (
+        "SiO2 = model.Layer(sigma=3, dens=0.026, d=600, f=(1e-20+1e-20j), b=bc.Si + bc.O*2, xs_ai=0.0, "
+        "magn=0.0, magn_ang=0.0)\nsurf = model.Stack(Layers=[SiO, SiO2], Repetitions = 1)"
+    )
+    model.model.set_script(script.replace("surf = model.Stack(Layers=[SiO], Repetitions = 1)", second))
+    for row in model.parameters:
+        if row.name:
+            model.set_parameter(row.name, fit=False)
+    model.model.parameters.data.append(["SiO2.setD", 600.0, fit_both, 590.0, 610.0, "-"])
+    model.set_parameter("SiO.setD", value=SPLIT["SiO.setD"], fit=True, min=595.0, max=615.0)
+    model.set_parameter("SiO.setDens", value=SPLIT["SiO.setDens"], fit=True)
+    model.set_parameter("SiO.setSigma", value=3.0, fit=fit_both)
+    data = model.model.data[0]
+    x = np.asarray(data.x, dtype=float)[::4]
+    set_points(data, x, np.ones_like(x), np.ones_like(x))
+    model.simulate()
+    y, error = counted(np.asarray(data.y_sim, dtype=float), time, seed)
+    kept = y > 0
+    set_points(data, x[kept], y[kept], error[kept])
+    model.simulate()
+    return model

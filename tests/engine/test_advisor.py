@@ -28,7 +28,7 @@ from metagenx.engine.advice import (
 from metagenx.engine.advisor import Advice, advise, shortest_window
 from metagenx.engine.covariance import Jacobian, weighted_jacobian
 from metagenx.engine.model import GenxModel
-from tests.engine.counting import TRUTH, counted, exact_model, set_points
+from tests.engine.counting import TRUTH, counted, exact_model, set_points, split_film_model
 
 REALISATIONS = 10
 AGREE = 0.3
@@ -185,6 +185,35 @@ def test_a_degenerate_pair_is_reported_not_separable(mixing: float) -> None:
     else:
         sigma = advice.parameter("a").sigma  # type: ignore[union-attr]
         assert not pairs and verdict(advice, "a", 0.8 * sigma).status == LONGER  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("fit_both", [True, False])
+def test_a_film_split_in_two_layers_of_one_material_is_not_separable(superadam: Path, fit_both: bool) -> None:
+    """Only the sum of the two thicknesses shows: the pair is reported with correlation −1, neither
+    is determined on its own, and the roughness between them (no contrast) is not determined. The
+    twin fits one thickness only: it is determined, and nothing is reported."""
+    model = split_film_model(superadam, fit_both=fit_both)
+    jacobian = weighted_jacobian(model)
+    assert jacobian is not None
+    advice = advise(jacobian, "2theta")
+    thickness = advice.parameter("SiO.setD")
+    assert thickness is not None
+    if fit_both:
+        assert [(p.first, p.second, p.correlation) for p in advice.pairs] == [("SiO.setD", "SiO2.setD", -1.0)]
+        assert thickness.sigma is None and advice.parameter("SiO.setSigma").sigma is None  # type: ignore[union-attr]
+        found = verdict(advice, "SiO.setD", 1.0)
+        assert (
+            found.status == UNREACHABLE and "not separable from SiO2.setD (correlation -1.00)" in found.text
+        )
+        line = advice_line(advice)
+        assert (
+            "SiO.setD and SiO2.setD not separable" in line
+            and "not determined by these data: SiO.setSigma" in line
+        )
+        assert any("determine only 2 of the 4" in note for note in advice.notes)
+    else:
+        assert not advice.pairs and thickness.sigma is not None and thickness.sigma < 1.0
+        assert verdict(advice, "SiO.setD", 1.0).status == REACHED
 
 
 def test_a_parameter_the_data_do_not_see_is_not_reachable() -> None:
