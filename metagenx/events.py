@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from metagenx.engine.posterior import SamplingStatus
 from metagenx.engine.result import FitResult
 
 
@@ -47,17 +48,6 @@ class SolveStatus:
     ended: int
     agreeing: int
     confidence: float
-
-
-@dataclass(frozen=True)
-class SamplingStatus:
-    """How a fit's posterior sampling stands (after the fit): DREAM ``generation`` of ``burn``
-    burn-in generations and the sampling ones, ``draws`` collected of ``target``."""
-
-    draws: int
-    target: int
-    generation: int
-    burn: int
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from metagenx.engine.fit import Progress
 if TYPE_CHECKING:
     from tqdm import tqdm
 
-    from metagenx.events import SamplingStatus
+    from metagenx.engine.posterior import SamplingStatus
     from metagenx.solve.starts import SolveProgress
 
 Update = TypeVar("Update")

@@ -27,7 +27,7 @@ from metagenx.errors import ModelContentError, ModelScriptError
 from metagenx.version import __version__
 
 if TYPE_CHECKING:
-    from metagenx.events import SamplingStatus
+    from metagenx.engine.posterior import SamplingStatus
 
 
 @dataclass(frozen=True)

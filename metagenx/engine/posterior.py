@@ -81,6 +81,17 @@ class SamplingProgress:
 
 
 @dataclass(frozen=True)
+class SamplingStatus:
+    """How a fit's posterior sampling stands, as a runner reports it: DREAM ``generation`` of
+    ``burn`` burn-in generations and the sampling ones, ``draws`` collected of ``target``."""
+
+    draws: int
+    target: int
+    generation: int
+    burn: int
+
+
+@dataclass(frozen=True)
 class ParameterPosterior:
     """One parameter's posterior, in its own unit: ``value`` is the fitted value; ``p68`` and
     ``p95`` the central credible intervals (low, high); ``r_hat`` Gelman–Rubin's statistic;

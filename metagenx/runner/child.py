@@ -22,8 +22,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from metagenx.engine.posterior import SamplingStatus
 from metagenx.engine.runtime import pin_threads
-from metagenx.events import Failed, Finished, Progress, Ready, RunnerMessage, SamplingStatus, Started
+from metagenx.events import Failed, Finished, Progress, Ready, RunnerMessage, Started
 from metagenx.jobs import FitTask
 
 if TYPE_CHECKING:

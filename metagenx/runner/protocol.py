@@ -26,6 +26,7 @@ from typing import IO, Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from metagenx.engine.posterior import SamplingStatus
 from metagenx.engine.result import X_AXES, FitResult
 from metagenx.errors import RunnerProtocolError
 from metagenx.events import (
@@ -36,7 +37,6 @@ from metagenx.events import (
     Progress,
     Ready,
     RunnerMessage,
-    SamplingStatus,
     Snapshot,
     Started,
     Violation,

@@ -1,7 +1,7 @@
 """The runner's uncertainty step: sample a finished fit's posterior when its settings ask for it.
 
 The sampling (:mod:`metagenx.engine.posterior`) runs after the fit, in the runner, and sends
-its progress as ``progress`` messages carrying a :class:`~metagenx.events.SamplingStatus`. Its
+its progress as ``progress`` messages carrying a :class:`~metagenx.engine.posterior.SamplingStatus`. Its
 summary goes into ``result.extra["posterior"]``; the 68 % interval's offsets become the
 result's error bars and the fitted model's error column. A sampling that cannot run (a data
 point without an error bar, a bumps failure) leaves the fit as it is and says why in
