@@ -330,28 +330,50 @@ def header_lines(file: Path) -> list[str]:
 def read_header_value(path: str | os.PathLike[str], key: str) -> float:
     """The number given for ``key`` in the file's header (its unit, if any, is dropped).
 
+    See :func:`read_header_quantity`; raises :class:`DataFileError`.
+    """
+    return read_header_quantity(path, key)[0]
+
+
+def read_header_quantity(path: str | os.PathLike[str], key: str) -> tuple[float, str | None]:
+    """The number given for ``key`` in the file's header and its unit (None when not given).
+
     Finds comment lines like ``# temperature: 300 K``, ``# T = 300`` or ``# T (K): 300``
-    (key case-insensitive), and in ORSO files also the YAML header (``temperature`` found at
-    any depth, or a dotted path like ``sample.sample_parameters.temperature``; a
-    ``{magnitude, unit}`` value gives its magnitude). Raises :class:`DataFileError`.
+    (key case-insensitive; the unit in brackets after the key, or one word after the number),
+    and in ORSO files also the YAML header (``temperature`` found at any depth, or a dotted
+    path like ``sample.sample_parameters.temperature``; a ``{magnitude, unit}`` value gives
+    its magnitude and unit). Raises :class:`DataFileError`.
     """
     file = Path(path)
     lines = header_lines(file)
     if lines and lines[0].startswith("# # ORSO"):
-        value = orso_header_value(lines, key)
-        if value is not None:
-            return value
+        found = orso_header_quantity(lines, key)
+        if found is not None:
+            return found
     pattern = re.compile(
+        rf"^[\s{COMMENT_CHARS}]*{re.escape(key)}\s*(?:[(\[]([^)\]]*)[)\]])?\s*[:=]\s*({NUMBER})"
+        rf"(?:\s+({UNIT}))?\s*$",
+        re.I,
+    )
+    loose = re.compile(
         rf"^[\s{COMMENT_CHARS}]*{re.escape(key)}\s*(?:[(\[][^)\]]*[)\]])?\s*[:=]\s*({NUMBER})", re.I
     )
     for line in lines:
-        match = pattern.match(line)
+        match = pattern.match(line.rstrip())
         if match:
-            return float(match[1])
+            unit = (match[1] or "").strip() or match[3]
+            return float(match[2]), unit or None
+        loose_match = loose.match(line)
+        if loose_match:
+            return float(loose_match[1]), None
     raise DataFileError(f"{file.name}: no header value for {key!r} (expected a line like '# {key}: 300 K')")
 
 
-def orso_header_value(lines: list[str], key: str) -> float | None:
+UNIT = r"[A-Za-zµμ°Å%][A-Za-z0-9µμ°Å%/^*.·-]{0,11}"
+"""A unit written after a header number (``K``, ``mT``, ``°C``, ``mbar``, ``Å``): one short word."""
+
+
+def orso_header_quantity(lines: list[str], key: str) -> tuple[float, str | None] | None:
     yaml = importlib.import_module("yaml")
     body = [line[2:] if line.startswith("# ") else line.lstrip("#") for line in lines[1:]]
     body = [line for line in body if not line.startswith("# ")]
@@ -360,10 +382,13 @@ def orso_header_value(lines: list[str], key: str) -> float | None:
     except Exception:
         return None
     found = lookup(header, key.split(".")) if "." in key else search(header, key)
+    unit: str | None = None
     if isinstance(found, dict):
+        given = found.get("unit")
+        unit = given.strip()[:40] or None if isinstance(given, str) else None
         found = found.get("magnitude")
     if isinstance(found, int | float) and not isinstance(found, bool) and math.isfinite(found):
-        return float(found)
+        return float(found), unit
     return None
 
 

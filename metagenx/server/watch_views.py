@@ -80,11 +80,16 @@ def watch_public(
 
 def watch_series(session: Session, service: Service, study: Study, project: Project) -> WatchSeries:
     """The watch and one row per file (with the latest progress of running fits)."""
-    rows = series_rows(watch_jobs(session, study.id), targets_of(study))
+    jobs = watch_jobs(session, study.id)
+    rows = series_rows(jobs, targets_of(study))
+    units = {
+        (job.axes or {}).get("order_unit") for job in jobs if (job.axes or {}).get("order_value") is not None
+    }
+    unit = units.pop() if len(units) == 1 else None
     return WatchSeries(
         **watch_public(session, study, project).model_dump(),
         parameters=parameter_names(rows),
-        order_label=order_label(study.definition["order"]),
+        order_label=order_label(study.definition["order"], None if unit is None else str(unit)),
         rows=[row_public(service, row) for row in rows],
     )
 
@@ -122,7 +127,7 @@ def trends_png(session: Session, study: Study) -> bytes | None:
     """The trend plot of the watch's fitted parameters, drawn again only when a job changed."""
     from metagenx.server.studies import outcomes
     from metagenx.study.plots import parameter_trends_png
-    from metagenx.study.results import summarize, table_rows
+    from metagenx.study.results import order_unit, summarize, table_rows
 
     query = (
         select(Job.id, Job.state, Job.fom, Job.finished_at).where(Job.study_id == study.id).order_by(Job.id)
@@ -132,7 +137,8 @@ def trends_png(session: Session, study: Study) -> bytes | None:
     if cached is not None and cached[0] == fingerprint:
         return cached[1]
     rows = table_rows(outcomes(session, study.id))
-    content = parameter_trends_png(rows, summarize(rows), order_label(study.definition["order"]))
+    label = order_label(study.definition["order"], order_unit(rows))
+    content = parameter_trends_png(rows, summarize(rows, shape="batch"), label)
     if len(PLOTS) >= PLOTS_KEPT:
         PLOTS.clear()
     PLOTS[study.id] = (fingerprint, content)

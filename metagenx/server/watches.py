@@ -184,9 +184,10 @@ def push_file(
         if not target.exists():
             save_file(upload.file, target)
         problem = None
+        order_unit = None
         if order_value is None:
             try:
-                order_value = service.reader.order_value(
+                order_value, order_unit = service.reader.order_quantity(
                     target, study.definition["order"], file_fit(study).loader_options
                 )
             except (DataFileError, LimitExceededError, RunnerProtocolError) as error:
@@ -195,7 +196,7 @@ def push_file(
             check_queue(session, service, user, 1)
             row = session.get_one(Study, study.id)
             job, created = queue_file(
-                session, row, file_fit(study), DataFile(str(target), label, sha, order_value)
+                session, row, file_fit(study), DataFile(str(target), label, sha, order_value, order_unit)
             )
     service.publish_state(job)
     return file_public(job, created=created, problem=problem)

@@ -44,6 +44,8 @@ class DataFile:
     path: str
     display: str
     order_value: float | None
+    order_unit: str | None = None
+    """The order value's unit when the header gives one (``K``), else None."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ def expand(definition: StudyDefinition, model_info: GenxModel | None = None) -> 
                     axes.update(data_file=file.display, data_path=file.path, file_index=file_index)
                     if file.order_value is not None:
                         axes["order_value"] = file.order_value
+                    if file.order_unit is not None:
+                        axes["order_unit"] = file.order_unit
                 drafts.append(Draft(" ".join(parts) or "fit", axes, (combo_index, repeat), file, combo, seed))
     batch = definition.data
     sequential = batch is not None and batch.sequential
@@ -254,7 +258,7 @@ def data_files(definition: StudyDefinition, model: GenxModel) -> list[DataFile |
         raise definition_error(definition, ("data", "options"), str(exc)) from None
     paths = find_files(definition, batch)
     display = display_names(paths)
-    files = [DataFile(p, d, order_value(definition, batch, p)) for p, d in zip(paths, display, strict=True)]
+    files = [DataFile(p, d, *order_value(definition, batch, p)) for p, d in zip(paths, display, strict=True)]
     if batch.order_kind == "name":
         files.sort(key=lambda f: natural_key(f.display))
     else:
@@ -307,23 +311,25 @@ def confined_file(definition: StudyDefinition, path: Path, where: tuple[str | in
         )
 
 
-def order_value(definition: StudyDefinition, batch: DataBatch, path: str) -> float | None:
-    from metagenx.engine.data import column_value, read_header_value
+def order_value(definition: StudyDefinition, batch: DataBatch, path: str) -> tuple[float | None, str | None]:
+    """The file's order value and its unit (a header's, when given)."""
+    from metagenx.engine.data import column_value, read_header_quantity
 
     try:
         if batch.order_kind == "header":
-            return read_header_value(path, batch.order_key)
+            return read_header_quantity(path, batch.order_key)
         if batch.order_kind == "column":
             key = batch.order_key
             column: int | str = int(key) if key.isdigit() else key
             comment = str(batch.options.get("comment", "#"))
             delimiter = batch.options.get("delimiter")
-            return column_value(
+            value = column_value(
                 path, column, comment=comment, delimiter=None if delimiter is None else str(delimiter)
             )
+            return value, None
     except DataFileError as exc:
         raise definition_error(definition, ("data", "order"), str(exc)) from None
-    return None
+    return None, None
 
 
 def display_names(paths: Sequence[str]) -> list[str]:

@@ -30,10 +30,20 @@ from metagenx.study.definition import StudyDefinition
 TOLERANCE = 0.01
 """A start within this fraction of its problem's best FOM counts as converged."""
 SUCCEEDED = "succeeded"
-OWN_COLUMNS = ("seed", "data_file", "data_path", "order_value", "file_index")
+OWN_COLUMNS = ("seed", "data_file", "data_path", "order_value", "order_unit", "file_index")
 """Axes with a column of their own (not repeated among the axis columns)."""
 PROBLEM_AXES = ("min:", "max:", "fit:")
 """Axis prefixes that change the problem (bounds, fit flags), not just the start."""
+NOT_SETTINGS = ("repeat", "sha256", "start:")
+"""Axes (names or prefixes) that are not optimizer settings; every other axis not in
+:data:`OWN_COLUMNS` or :data:`PROBLEM_AXES` is a setting of a grid or random sweep."""
+POSTERIOR_ERRORS = "posterior 68 % interval (DREAM)"
+JACOBIAN_ERRORS = "±1σ from the Jacobian covariance (linear approximation)"
+GENX_ERRORS = "GenX's error bars"
+SHAPES = ("repeats", "sweep", "batch")
+"""What a study is: repeats of one problem (success rate and spread), a sweep of optimizer
+settings (FOM per settings point, the best point) or a batch/series of data files (a file ×
+parameter table and trends)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,12 @@ class ResultRow:
     e.g. a cancelled job's); None without a result."""
     advice: dict[str, Any] = field(default_factory=dict)
     """A watch's advice columns (:func:`advice_columns`), empty for other studies."""
+    order_unit: str | None = None
+    """The unit of ``order_value`` when its file header gives one (``K``)."""
+    errors: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Each parameter's error bar as distances (below, above) ≥ 0 from its value, in its own unit."""
+    error_source: str | None = None
+    """Where ``errors`` come from (:data:`POSTERIOR_ERRORS`, :data:`JACOBIAN_ERRORS`, :data:`GENX_ERRORS`)."""
 
     @property
     def succeeded(self) -> bool:
@@ -109,6 +125,7 @@ def result_row(
         order_value=None if order is None else float(order),
         file_index=axes.get("file_index"),
         error=error,
+        order_unit=None if axes.get("order_unit") is None else str(axes["order_unit"]),
     )
     return base if result is None else with_result(base, result, targets)
 
@@ -127,9 +144,57 @@ def advice_columns(result: FitResult, targets: Mapping[str, float]) -> dict[str,
     return columns | {"advice": advice_line(advice, targets)}
 
 
+def parameter_errors(result: FitResult) -> tuple[dict[str, tuple[float, float]], str | None]:
+    """Each parameter's error bar (below, above), as distances ≥ 0 from its value, and their source.
+
+    The posterior's 68 % interval when the fit was sampled (asymmetric), else ±σ of the
+    Jacobian covariance (a linear approximation), else GenX's own error bars when computed;
+    ``({}, None)`` without any.
+    """
+    values = {p.name: float(p.value) for p in result.parameters}
+
+    def finite(*numbers: Any) -> bool:
+        return all(isinstance(n, int | float) and math.isfinite(n) for n in numbers)
+
+    posterior = result.extra.get("posterior")
+    entries = posterior.get("parameters") if isinstance(posterior, dict) else None
+    errors: dict[str, tuple[float, float]] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        name, p68 = entry.get("name") if isinstance(entry, dict) else None, None
+        if name in values:
+            p68 = entry.get("p68")
+        if isinstance(p68, list | tuple) and len(p68) == 2 and finite(*p68):
+            value = values[str(name)]
+            errors[str(name)] = (max(value - float(p68[0]), 0.0), max(float(p68[1]) - value, 0.0))
+    if errors:
+        return errors, POSTERIOR_ERRORS
+    covariance = result.extra.get("covariance")
+    names = covariance.get("names") if isinstance(covariance, dict) else None
+    sigma = covariance.get("sigma") if isinstance(covariance, dict) else None
+    if isinstance(names, list) and isinstance(sigma, list) and len(names) == len(sigma):
+        errors = {
+            str(n): (float(s), float(s))
+            for n, s in zip(names, sigma, strict=True)
+            if n in values and finite(s)
+        }
+    if errors:
+        return errors, JACOBIAN_ERRORS
+    errors = {
+        p.name: (abs(float(p.error_low)), abs(float(p.error_high)))
+        for p in result.parameters
+        if p.error_low is not None
+        and p.error_high is not None
+        and finite(p.error_low, p.error_high)
+        and (p.error_low != 0 or p.error_high != 0)
+    }
+    return (errors, GENX_ERRORS) if errors else ({}, None)
+
+
 def with_result(row: ResultRow, result: FitResult, targets: Mapping[str, float] | None = None) -> ResultRow:
-    """``row`` with the result's FOM, fitted values, generations, evaluations, time and stop reason."""
+    """``row`` with the result's FOM, fitted values, error bars, generations, evaluations, time and
+    stop reason."""
     values = asdict(row)
+    errors, source = parameter_errors(result)
     values.update(
         fom=float(result.fom),
         parameters={p.name: float(p.value) for p in result.parameters},
@@ -140,6 +205,8 @@ def with_result(row: ResultRow, result: FitResult, targets: Mapping[str, float] 
         error=row.error or result.error_message,
         complete=result.complete,
         advice=advice_columns(result, targets) if targets is not None else {},
+        errors=errors,
+        error_source=source,
     )
     return ResultRow(**values)
 
@@ -249,6 +316,28 @@ class ProblemSummary:
     best_fom: float
     best_values: dict[str, float]
     parameters: list[ParameterStats]
+    order_unit: str | None = None
+    best_errors: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """The best start's error bars (below, above), see :attr:`ResultRow.errors`."""
+    error_source: str | None = None
+
+
+@dataclass(frozen=True)
+class PointSummary:
+    """The starts of one settings point of a sweep: FOM min/median/max over its succeeded starts and
+    its success share (succeeded starts within the tolerance of their problem's best FOM in the
+    whole study, over its starts)."""
+
+    label: str
+    settings: dict[str, Any]
+    starts: int
+    succeeded: int
+    converged: int
+    success_share: float
+    fom_min: float | None
+    fom_median: float | None
+    fom_max: float | None
+    best_label: str | None
 
 
 @dataclass(frozen=True)
@@ -265,6 +354,12 @@ class StudySummary:
     parameters: list[ParameterStats]
     """Statistics of the single problem of a study without batch data (else per problem)."""
     problems: list[ProblemSummary]
+    shape: str = "repeats"
+    """One of :data:`SHAPES`; a batch has no success rate (None)."""
+    points: list[PointSummary] = field(default_factory=list)
+    """A sweep's settings points, in study order (empty for other shapes)."""
+    best_point: str | None = None
+    """The sweep's best point: the highest success share, then the lowest median FOM."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -280,12 +375,56 @@ class StudySummary:
             ProblemSummary(**{**problem, "parameters": stats(problem["parameters"])})
             for problem in values["problems"]
         ]
-        own = {k: values[k] for k in cls.__dataclass_fields__ if k not in ("parameters", "problems")}
-        return cls(**own, parameters=stats(values["parameters"]), problems=problems)
+        points = [PointSummary(**point) for point in values.get("points", [])]
+        lists = ("parameters", "problems", "points")
+        own = {k: values[k] for k in cls.__dataclass_fields__ if k not in lists and k in values}
+        return cls(**own, parameters=stats(values["parameters"]), problems=problems, points=points)
 
 
-def summarize(rows: Sequence[ResultRow], tolerance: float = TOLERANCE) -> StudySummary:
-    """Best fit, success rate, counts by state and, per problem, statistics of converged starts."""
+def study_shape(definition: Mapping[str, Any]) -> str:
+    """The shape (:data:`SHAPES`) of a study from its plain definition (a study's ``to_dict()`` or a
+    watch's): data files make a batch; a grid with more than one point or random settings a
+    sweep; anything else repeats of one problem."""
+    if definition.get("kind") == "watch" or definition.get("data"):
+        return "batch"
+    grid = definition.get("grid") or {}
+    if definition.get("random") or any(isinstance(v, list) and len(v) > 1 for v in grid.values()):
+        return "sweep"
+    return "repeats"
+
+
+def shape_of_rows(rows: Sequence[ResultRow]) -> str:
+    """The shape guessed from the table alone (when the definition is not at hand)."""
+    if any(r.data_file is not None for r in rows):
+        return "batch"
+    points = {tuple(sorted(settings_of(r).items(), key=str)) for r in rows}
+    return "sweep" if len(points) > 1 else "repeats"
+
+
+def settings_of(row: ResultRow) -> dict[str, Any]:
+    """The row's optimizer-settings axes (a sweep's point)."""
+    return {
+        k: v
+        for k, v in row.axes.items()
+        if not k.startswith(PROBLEM_AXES) and not k.startswith(NOT_SETTINGS) and k not in OWN_COLUMNS
+    }
+
+
+def point_label(row: ResultRow) -> str:
+    """The row's settings point as text (``km=0.7 pop_mult=10``; ``defaults`` without settings axes)."""
+    point = settings_of(row)
+    text = " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items())
+    return text or "defaults"
+
+
+def summarize(
+    rows: Sequence[ResultRow], tolerance: float = TOLERANCE, shape: str | None = None
+) -> StudySummary:
+    """Best fit, success rate, counts by state and, per problem, statistics of converged starts.
+
+    ``shape`` (:data:`SHAPES`; guessed from the rows when None) adds a sweep's settings points
+    and leaves a batch without a success rate.
+    """
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.state] = counts.get(row.state, 0) + 1
@@ -297,6 +436,11 @@ def summarize(rows: Sequence[ResultRow], tolerance: float = TOLERANCE) -> StudyS
     problems.sort(key=lambda p: (p.file_index is None, p.file_index or 0, p.problem))
     best = min(problems, key=lambda p: p.best_fom) if len(problems) == 1 else None
     starts = sum(p.starts for p in problems)
+    shape = shape or shape_of_rows(rows)
+    points = summarize_points(rows, problems, tolerance) if shape == "sweep" else []
+    ranked = sorted(
+        (p for p in points if p.fom_median is not None), key=lambda p: (-p.success_share, p.fom_median)
+    )
     return StudySummary(
         jobs=len(rows),
         counts=counts,
@@ -304,10 +448,51 @@ def summarize(rows: Sequence[ResultRow], tolerance: float = TOLERANCE) -> StudyS
         best_label=best.best_label if best else None,
         best_fom=best.best_fom if best else None,
         best_values=best.best_values if best else {},
-        success_rate=sum(p.converged for p in problems) / starts if starts else None,
+        success_rate=sum(p.converged for p in problems) / starts if starts and shape != "batch" else None,
         parameters=best.parameters if best else [],
         problems=problems,
+        shape=shape,
+        points=points,
+        best_point=ranked[0].label if ranked else None,
     )
+
+
+def summarize_points(
+    rows: Sequence[ResultRow], problems: Sequence[ProblemSummary], tolerance: float
+) -> list[PointSummary]:
+    """One :class:`PointSummary` per settings point, in the order the rows first show it."""
+    best = {p.problem: p.best_fom for p in problems}
+    groups: dict[str, list[ResultRow]] = {}
+    settings: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        label = point_label(row)
+        groups.setdefault(label, []).append(row)
+        settings.setdefault(label, settings_of(row))
+    points = []
+    for label, members in groups.items():
+        done = [r for r in members if r.succeeded]
+        foms = np.array([float(r.fom) for r in done if r.fom is not None])
+        converged = [
+            r
+            for r in done
+            if r.fom is not None and r.fom <= best[r.problem] + tolerance * abs(best[r.problem])
+        ]
+        top = min(done, key=lambda r: r.fom if r.fom is not None else math.inf) if done else None
+        points.append(
+            PointSummary(
+                label=label,
+                settings=settings[label],
+                starts=len(members),
+                succeeded=len(done),
+                converged=len(converged),
+                success_share=len(converged) / len(members),
+                fom_min=float(foms.min()) if foms.size else None,
+                fom_median=float(np.median(foms)) if foms.size else None,
+                fom_max=float(foms.max()) if foms.size else None,
+                best_label=top.label if top else None,
+            )
+        )
+    return points
 
 
 def summarize_problem(key: str, rows: list[ResultRow], tolerance: float) -> ProblemSummary:
@@ -337,15 +522,35 @@ def summarize_problem(key: str, rows: list[ResultRow], tolerance: float) -> Prob
         best_fom=best_fom,
         best_values=dict(best.parameters),
         parameters=stats,
+        order_unit=best.order_unit,
+        best_errors=dict(best.errors),
+        error_source=best.error_source,
     )
 
 
-def order_label(definition: StudyDefinition) -> str | None:
-    """What a batch study's files are ordered by, for axis labels: ``temperature (file header)``."""
+def order_label(definition: StudyDefinition, unit: str | None = None) -> str | None:
+    """What a batch study's files are ordered by, for axis labels: ``temperature (K)`` with the
+    unit the headers give (:func:`order_unit`), else ``temperature (file header)``."""
     batch = definition.data
-    if batch is None or batch.order_kind == "name":
+    return None if batch is None else order_axis_label(batch.order, unit)
+
+
+def order_axis_label(order: str, unit: str | None = None) -> str | None:
+    """The trend plots' x-axis label for an ``order`` (``name``, ``header:<key>``, ``column:<key>``):
+    the key and its unit (``temperature (K)``), or the key and where it comes from when the unit
+    is unknown (``temperature (file header)``); None for ``name`` (file order)."""
+    kind, _, key = order.partition(":")
+    if kind == "name" or not key:
         return None
-    return f"{batch.order_key} ({'file header' if batch.order_kind == 'header' else 'column mean'})"
+    if unit:
+        return f"{key} ({unit})"
+    return f"{key} ({'file header' if kind == 'header' else 'column mean'})"
+
+
+def order_unit(rows: Iterable[ResultRow]) -> str | None:
+    """The order values' unit when every row that has one gives the same, else None."""
+    units = {r.order_unit for r in rows if r.order_value is not None}
+    return units.pop() if len(units) == 1 else None
 
 
 def write_study_outputs(
@@ -355,11 +560,13 @@ def write_study_outputs(
     plots: bool = True,
     order_label: str | None = None,
     targets: Mapping[str, float] | None = None,
+    shape: str | None = None,
 ) -> list[Path]:
     """Write ``results.csv``, ``results.json`` (table and summary), ``summary.json`` and the plots.
 
     ``order_label`` names the x axis of the parameter trends (see :func:`order_label`);
-    ``targets`` (a watch's, possibly none) adds the advice columns (:func:`advice_columns`).
+    ``targets`` (a watch's, possibly none) adds the advice columns (:func:`advice_columns`);
+    ``shape`` (:func:`study_shape`; guessed from the rows when None) chooses the summary.
     All files are replaced together or not at all; :class:`OutputError` on failure.
     """
     from metagenx.study.plots import fom_distribution_png, parameter_trends_png
@@ -370,7 +577,7 @@ def write_study_outputs(
     except OSError as exc:
         raise OutputError(f"cannot create the folder {target}: {exc.strerror or exc}") from exc
     rows = table_rows(outcomes, targets)
-    summary = summarize(rows)
+    summary = summarize(rows, shape=shape)
     staging = Staging()
     try:
         staging.add_bytes(target / "results.csv", csv_text(rows).encode())

@@ -45,12 +45,12 @@ def answer(request: Request) -> Answer:
 
             return StudyExpanded(expand(study_from_dict(definition, base_dir, confined=True)))
         case ReadOrderValue(path=path, order=order, options=options):
-            from metagenx.watch.series import read_order_value
+            from metagenx.watch.series import read_order_quantity
 
-            value = read_order_value(path, order, options)
+            value, unit = read_order_quantity(path, order, options)
             if value is None or not math.isfinite(value):
                 raise DataFileError(f"{os.path.basename(path)}: the {order} value is not a finite number")
-            return OrderValueRead(value)
+            return OrderValueRead(value, unit)
 
 
 def main() -> None:

@@ -71,9 +71,10 @@ class StudyExpanded:
 
 @dataclass(frozen=True)
 class OrderValueRead:
-    """The file's order value."""
+    """The file's order value and its unit when the header gives one."""
 
     value: float
+    unit: str | None = None
     type: Literal["order_value_read"] = field(default="order_value_read", repr=False)
 
 
@@ -87,6 +88,8 @@ class Refused:
 
 
 Answer = ModelChecked | StudyExpanded | OrderValueRead | Refused
+MAX_UNIT = 40
+"""Longest unit of an order value (``K``, ``mbar``), characters."""
 
 REQUESTS: TypeAdapter[Request] = TypeAdapter(Annotated[Request, Field(discriminator="type")], config=STRICT)
 ANSWERS: TypeAdapter[Answer] = TypeAdapter(Annotated[Answer, Field(discriminator="type")], config=STRICT)
@@ -112,4 +115,6 @@ def decode_answer(data: bytes) -> Answer:
         raise RunnerProtocolError(f"the file reader sent a malformed answer: {problem(exc)}") from None
     if isinstance(answer, Refused):
         return Refused(plain_text(answer.kind, MAX_NAME), plain_text(answer.message, MAX_TEXT))
+    if isinstance(answer, OrderValueRead) and answer.unit is not None:
+        return OrderValueRead(answer.value, plain_text(answer.unit, MAX_UNIT) or None)
     return answer

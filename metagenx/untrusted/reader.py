@@ -109,12 +109,18 @@ class UntrustedReader:
 
     def order_value(self, path: Path, order: str, options: Mapping[str, Any]) -> float | None:
         """The ``order`` value of data file ``path`` (None for ``name``); :class:`DataFileError` why not."""
+        return self.order_quantity(path, order, options)[0]
+
+    def order_quantity(
+        self, path: Path, order: str, options: Mapping[str, Any]
+    ) -> tuple[float | None, str | None]:
+        """:meth:`order_value` and its unit (None when the header gives none)."""
         if order == "name":
-            return None
+            return None, None
         answer = self.ask(ReadOrderValue(str(path), order, dict(options)), [str(path)], DataFileError)
         if not isinstance(answer, OrderValueRead):
             raise RunnerProtocolError(f"the file reader answered {answer.type!r} to an order value")
-        return answer.value
+        return answer.value, answer.unit
 
     # -- one read ----------------------------------------------------------------------------------
     def ask(self, request: Request, readable: Sequence[str], error: type[MetagenxError]) -> Answer:

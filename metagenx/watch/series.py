@@ -66,6 +66,8 @@ class DataFile:
     label: str
     sha256: str
     order_value: float | None = None
+    order_unit: str | None = None
+    """The order value's unit when the file header gives one (``K``)."""
 
 
 def check_order(order: str) -> str:
@@ -79,12 +81,12 @@ def check_order(order: str) -> str:
     return order
 
 
-def order_label(order: str) -> str | None:
-    """The x-axis label of the trend plots for ``order`` (None: arrival order)."""
-    kind, _, key = order.partition(":")
-    if kind == "name":
-        return None
-    return f"{key} ({'file header' if kind == 'header' else 'column mean'})"
+def order_label(order: str, unit: str | None = None) -> str | None:
+    """The x-axis label of the trend plots for ``order`` (None: arrival order): the key and its
+    unit when known (``temperature (K)``), else the key and where it is read."""
+    from metagenx.study.results import order_axis_label
+
+    return order_axis_label(order, unit)
 
 
 def read_order_value(path: str | os.PathLike[str], order: str, options: Mapping[str, Any]) -> float | None:
@@ -93,20 +95,28 @@ def read_order_value(path: str | os.PathLike[str], order: str, options: Mapping[
     Only reads the file's text (comment lines, or the columns for ``column:``); ``options``
     are the loader options (their ``comment`` and ``delimiter`` apply to columns).
     """
-    from metagenx.engine.data import column_value, read_header_value
+    return read_order_quantity(path, order, options)[0]
+
+
+def read_order_quantity(
+    path: str | os.PathLike[str], order: str, options: Mapping[str, Any]
+) -> tuple[float | None, str | None]:
+    """:func:`read_order_value` and the value's unit (a header's, when it gives one; else None)."""
+    from metagenx.engine.data import column_value, read_header_quantity
 
     kind, _, key = check_order(order).partition(":")
     if kind == "header":
-        return read_header_value(path, key)
+        return read_header_quantity(path, key)
     if kind == "column":
         delimiter = options.get("delimiter")
-        return column_value(
+        value = column_value(
             path,
             int(key) if key.isdigit() else key,
             comment=str(options.get("comment", "#")),
             delimiter=None if delimiter is None else str(delimiter),
         )
-    return None
+        return value, None
+    return None, None
 
 
 def watch_jobs(session: Session, study_id: int, *, results: bool = True) -> list[Job]:
@@ -125,6 +135,8 @@ def file_spec(fit: FileFit, data: DataFile, index: int) -> JobSpec:
     axes: dict[str, Any] = {"data_file": data.label, "file_index": index, "sha256": data.sha256[:12]}
     if data.order_value is not None:
         axes["order_value"] = data.order_value
+        if data.order_unit is not None:
+            axes["order_unit"] = data.order_unit
     return JobSpec(
         kind=JobKind.FIT if fit.solve is None else JobKind.SOLVE,
         label=data.label,

@@ -30,7 +30,7 @@ from metagenx.watch.series import (
     FileFit,
     check_order,
     queue_file,
-    read_order_value,
+    read_order_quantity,
 )
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class WatchSession:
         digest = content_hash(path)
         if digest is None:
             return False
-        data = DataFile(str(path.resolve()), path.name, digest, self.order_value(path))
+        data = DataFile(str(path.resolve()), path.name, digest, *self.order_quantity(path))
         with self.store.session() as session:
             _, created = queue_file(
                 session, session.get_one(Study, self.study_id), self.config.file_fit, data
@@ -158,13 +158,14 @@ class WatchSession:
             log.info("queued %s", path.name)
         return created
 
-    def order_value(self, path: Path) -> float | None:
-        """The file's order value (None when ordered by arrival or when the file lacks it)."""
+    def order_quantity(self, path: Path) -> tuple[float | None, str | None]:
+        """The file's order value and its unit (None when ordered by arrival or when the file lacks
+        it; the unit None when the header gives none)."""
         try:
-            return read_order_value(path, self.config.order, self.config.loader_options)
+            return read_order_quantity(path, self.config.order, self.config.loader_options)
         except DataFileError as error:
             log.warning("%s", error)
-            return None
+            return None, None
 
     # -- the loop ----------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:

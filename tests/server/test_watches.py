@@ -111,7 +111,7 @@ def test_pushed_files_are_fitted_once_per_content_and_exported(
     for name, row in rows.items():
         assert row["state"] == "succeeded" and row["fom"] > 0 and row["error"] is None
         assert row["order_value"] == RUNS[name][1] and "SiO.setD" in row["parameters"]
-    assert failed["order_value"] == 50.0 and series["order_label"] == "temperature (file header)"
+    assert failed["order_value"] == 50.0 and series["order_label"] == "temperature (K)"
     assert series["counts"]["succeeded"] == 3 and "SiO.setD" in series["parameters"]
 
     # a file rewritten with new content is fitted again; the live stream shows its row

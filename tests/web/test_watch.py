@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import FilePayload
 
 SETTINGS = {"seed": 1, "max_generations": 8, "population": 10}
-ORDER_LABEL = "temperature (file header)"
+ORDER_LABEL = "temperature (K)"  # the unit read from the files' headers
 ROWS = "[data-testid=series] tr[data-job]"
 PANEL = "[data-testid=watch-trends] .plot-small[data-parameter='SiO.setD']"
 SUCCEEDED = (

@@ -108,10 +108,12 @@ def study_summary(
 ) -> dict[str, Any]:
     """Problems, best FOM, success rate and parameter statistics over converged starts."""
     from metagenx.engine.result import finite_or_none
-    from metagenx.study.results import summarize, table_rows
+    from metagenx.study.results import study_shape, summarize, table_rows
 
     study, project = study_for(session, user, study_id)
-    summary = summarize(table_rows(ops.outcomes(session, study.id)))
+    summary = summarize(
+        table_rows(ops.outcomes(session, study.id)), shape=study_shape(study.definition or {})
+    )
     return {
         "study": study_public(session, study, project, service.hider).model_dump(mode="json"),
         **finite_or_none(summary.to_dict()),
@@ -140,14 +142,22 @@ def study_table(
 def study_plot(session: SessionDep, user: CurrentUser, study_id: int, name: str) -> Response:
     """A summary plot (PNG): ``fom_distribution.png`` or ``parameter_trends.png``."""
     from metagenx.study.plots import fom_distribution_png, parameter_trends_png
-    from metagenx.study.results import summarize, table_rows
+    from metagenx.study.results import order_axis_label, order_unit, study_shape, summarize, table_rows
 
     study, _ = study_for(session, user, study_id)
     if name not in PLOTS:
         raise HTTPException(404, f"there is no plot {name!r}; available: {', '.join(PLOTS)}")
     rows = table_rows(ops.outcomes(session, study.id))
-    summary = summarize(rows)
-    content = fom_distribution_png(rows, summary) if name == PLOTS[0] else parameter_trends_png(rows, summary)
+    definition = study.definition or {}
+    summary = summarize(rows, shape=study_shape(definition))
+    data = definition.get("data")
+    order = str(data.get("order", "name")) if isinstance(data, dict) else "name"
+    label = order_axis_label(order, order_unit(rows))
+    content = (
+        fom_distribution_png(rows, summary)
+        if name == PLOTS[0]
+        else parameter_trends_png(rows, summary, label)
+    )
     if content is None:
         raise HTTPException(404, f"study {study_id} has no {name} (no fitted parameter to show)")
     return Response(content, media_type="image/png")
