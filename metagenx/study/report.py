@@ -196,7 +196,7 @@ def files_table(summary: StudySummary, limit: int = 6) -> Table:
         "FOM",
         *names,
         title="Best fit per data file",
-        caption=f"± {', '.join(sorted(sources))}" if sources else None,
+        caption=f"error bars: {'; '.join(sorted(sources))}" if sources else None,
     )
     for problem in summary.problems:
         cells = []

@@ -189,6 +189,12 @@ export async function trendPlots(container, rows, summary, parameterNames, order
         text: ordered.map((p) => plain(p.data_file)), mode: 'lines+markers', marker: { size: 6 },
         hovertemplate: `%{text}<br>${name} %{y:.5g}<extra></extra>`,
       }];
+      // Error bars: each file's best fit's (posterior 68 % interval, else Jacobian σ, else GenX's).
+      const bars = ordered.map((p) => p.best_errors?.[parameter] ?? null);
+      if (bars.some((b) => b !== null)) {
+        traces[0].error_y = { type: 'data', symmetric: false, array: bars.map((b) => (b ? b[1] : 0)), arrayminus: bars.map((b) => (b ? b[0] : 0)), thickness: 1, width: 3 };
+        element.dataset.errors = [...new Set(ordered.map((p) => p.error_source).filter(Boolean))].join('; ');
+      }
       xTitle = byValue ? plain(orderLabel ?? 'order value') : 'data file, in fitting order';
     } else {
       const done = rows.filter((r) => r.state === 'succeeded' && r.fom !== null && r[parameter] !== undefined);

@@ -33,11 +33,51 @@ function groupStarts(rows, axes) {
   return [...groups].map(([name, foms]) => ({ name, foms: foms.sort((a, b) => a - b) }));
 }
 
-/** The x axis of a batch's trends: what its files are ordered by ("temperature (file header)"). */
-function orderLabel(definition) {
+/** The x axis of a batch's trends: the order key and its unit when the headers give one
+ * ("temperature (K)"), else where it is read ("temperature (file header)"). */
+function orderLabel(definition, summary) {
   const [kind, key] = (definition?.data?.order ?? 'name').split(/:(.*)/);
   if (!key) return null;
+  const units = new Set(summary.problems.filter((p) => p.order_value !== null).map((p) => p.order_unit ?? null));
+  const unit = units.size === 1 ? [...units][0] : null;
+  if (unit) return `${key} (${unit})`;
   return `${key} (${kind === 'header' ? 'file header' : 'column mean'})`;
+}
+
+/** A value with its error bar: "1180.2 ± 3.1", or "1180.2 −2.0/+4.1" when asymmetric. */
+function withError(value, error) {
+  if (value === undefined || value === null) return '—';
+  if (!error) return number(value, 6);
+  const [low, high] = error;
+  const close = Math.abs(low - high) <= 0.05 * Math.max(low, high);
+  return close ? `${number(value, 6)} ± ${number(Math.max(low, high), 2)}` : `${number(value, 6)} −${number(low, 2)}/+${number(high, 2)}`;
+}
+
+/** A batch or series: one row per data file (order value, FOM, the best fit's values ± error bars). */
+function filesTable(summary, names) {
+  const ordered = summary.problems.some((p) => p.order_value !== null);
+  const unit = summary.problems.find((p) => p.order_unit)?.order_unit;
+  const columns = [
+    { label: 'Data file', value: (p) => p.data_file || p.problem },
+    ...(ordered ? [{ label: unit ? `Order (${unit})` : 'Order', class: 'num', value: (p) => number(p.order_value, 6) }] : []),
+    { label: 'FOM', class: 'num', value: (p) => fom(p.best_fom) },
+    ...names.map((n) => ({ label: n, class: 'num', value: (p) => withError(p.best_values[n], p.best_errors?.[n]) })),
+  ];
+  const sources = [...new Set(summary.problems.map((p) => p.error_source).filter(Boolean))];
+  return h('div', null, table(columns, summary.problems),
+    sources.length ? h('div', { class: 'note', 'data-testid': 'error-source' }, `Error bars: ${sources.join('; ')}.`) : '');
+}
+
+/** A sweep of settings: one row per settings point (FOM min/median/max, share within the tolerance). */
+function pointsTable(summary) {
+  return table([
+    { label: 'Settings', value: (p) => h('span', { class: 'mono' }, p.label + (p.label === summary.best_point ? ' (best)' : '')) },
+    { label: 'Starts', class: 'num', value: (p) => `${p.succeeded}/${p.starts}` },
+    { label: 'FOM min', class: 'num', value: (p) => fom(p.fom_min) },
+    { label: 'FOM median', class: 'num', value: (p) => fom(p.fom_median) },
+    { label: 'FOM max', class: 'num', value: (p) => fom(p.fom_max) },
+    { label: `Within ${percent(summary.tolerance)} of best`, class: 'num', value: (p) => percent(p.success_share) },
+  ], summary.points ?? []);
 }
 
 function problemsTable(summary) {
@@ -127,19 +167,31 @@ export async function render(main, { params, signal }) {
         h('button', { class: 'button', type: 'button', onclick: () => download(`/api/v1/studies/${id}/table?format=csv`, `study-${id}.csv`) }, 'Table (CSV)'),
         h('button', { class: 'button danger', type: 'button', disabled: !active, onclick: cancel }, 'Cancel study')),
     );
+    const shape = summary.shape ?? 'repeats';
     el.stats.replaceChildren(
       stat('Jobs', String(study.jobs), 'jobs'),
       stat('Succeeded', String(study.counts.succeeded ?? 0), 'succeeded'),
       stat('Failed', String(study.counts.failed ?? 0), 'failed'),
-      stat('Success rate', percent(summary.success_rate), 'success-rate'),
+      shape === 'batch'
+        ? stat('Data files', String(summary.problems.length), 'data-files')
+        : stat('Success rate', percent(summary.success_rate), 'success-rate'),
+      ...(shape === 'sweep' && summary.best_point ? [stat('Best point', summary.best_point, 'best-point', true)] : []),
       stat('Best FOM', fom(summary.best_fom ?? (summary.problems.length ? Math.min(...summary.problems.map((p) => p.best_fom)) : null)), 'best-fom'),
       stat('Best start', summary.best_label ?? (summary.problems.length ? `${summary.problems.length} problems` : '—'), 'best-label', true),
     );
-    el.counts.replaceChildren(countsBar(study.counts),
-      h('div', { class: 'note summary-note' }, `A start has converged when its FOM is within ${percent(summary.tolerance)} of the best FOM of its problem; the success rate is converged / succeeded starts.`));
+    const notes = {
+      repeats: `A start has converged when its FOM is within ${percent(summary.tolerance)} of the best FOM of its problem; the success rate is converged / succeeded starts.`,
+      sweep: `Each settings point's starts: FOM min/median/max and the share within ${percent(summary.tolerance)} of the best FOM; the best point has the highest share, then the lowest median FOM.`,
+      batch: 'The best fit of each data file, in fitting order.',
+    };
+    el.counts.replaceChildren(countsBar(study.counts), h('div', { class: 'note summary-note' }, notes[shape] ?? notes.repeats));
     const none = h('div', { class: 'empty' }, 'No succeeded fit yet.');
-    el.summary.replaceChildren(summary.problems.length ? problemsTable(summary) : none);
-    el.pair.className = summary.problems.length > 1 ? 'stack' : 'grid-2';
+    const names = columnsOf(results.columns).parameters;
+    const shown = shape === 'batch' ? filesTable(summary, names) : shape === 'sweep' ? pointsTable(summary) : problemsTable(summary);
+    el.summary.dataset.shape = shape;
+    el.summary.replaceChildren(summary.problems.length ? shown : none);
+    el.pair.className = summary.problems.length > 1 || shape === 'batch' ? 'stack' : 'grid-2';
+    el.statistics.parentElement.hidden = shape === 'batch';
     el.statistics.replaceChildren(summary.problems.length ? statisticsTable(summary) : none.cloneNode(true));
     const ids = new Map(jobs.items.map((j) => [j.label, j.id]));
     el.jobs.replaceChildren(results.rows.length ? jobsTable(results.rows, ids) : h('div', { class: 'empty' }, 'No job.'));
@@ -160,9 +212,10 @@ export async function render(main, { params, signal }) {
     }
     await fomDistribution(el.distribution, groupStarts(results.rows, axes), summary.tolerance ?? 0.01);
     const names = parameters.slice(0, MAX_PANELS);
-    const batch = await trendPlots(el.trends, results.rows, summary, names, orderLabel(summary.study.definition));
+    const batch = await trendPlots(el.trends, results.rows, summary, names, orderLabel(summary.study.definition, summary));
+    const sources = [...new Set(summary.problems.map((p) => p.error_source).filter(Boolean))];
     el.trendsNote.textContent = (batch
-      ? 'Best start per data file, in fitting order.'
+      ? `Best start per data file, in fitting order.${sources.length ? ` Error bars: ${sources.join('; ')}.` : ''}`
       : 'Each succeeded start’s value against its FOM: converged starts should agree.')
       + (parameters.length > MAX_PANELS ? ` First ${MAX_PANELS} of ${parameters.length} parameters.` : '');
   }
