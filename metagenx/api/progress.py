@@ -12,11 +12,11 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from metagenx.engine.fit import Progress
+from metagenx.engine.posterior import sampling_words
 
 if TYPE_CHECKING:
     from tqdm import tqdm
 
-    from metagenx.engine.posterior import SamplingStatus
     from metagenx.solve.starts import SolveProgress
 
 Update = TypeVar("Update")
@@ -66,13 +66,6 @@ def show_fit(bar: tqdm[Any]) -> Callable[[Progress], None]:
         bar.set_postfix_str(f"best FOM {p.best_fom:.6g}, {rate:.0f} evaluations/s", refresh=False)
 
     return report
-
-
-def sampling_words(status: SamplingStatus) -> str:
-    """How a posterior sampling stands, in words: burn-in generations, then draws."""
-    if status.generation < status.burn:
-        return f"sampling the posterior: burn-in {status.generation}/{status.burn} generations"
-    return f"sampling the posterior: {status.draws}/{status.target} draws"
 
 
 def fit_bar(

@@ -218,7 +218,7 @@ def results_command(
     token: Token = None,
 ) -> None:
     """Show a job's fitted parameters and FOM; --download saves its files (fitted .hgx, JSON, CSV, PNGs)."""
-    from metagenx.cli.tables import parameter_table
+    from metagenx.cli.tables import parameter_table, show_posterior
     from metagenx.engine.result import FitResult
 
     console = make_console(highlight=False)
@@ -229,6 +229,7 @@ def results_command(
             raise ClientError(f"job {job_id} is {job['state']} and has no result")
         result = FitResult.from_dict(job["result"])
         console.print(parameter_table(result))
+        show_posterior(console, result)
         console.print(f"FOM ({result.fom_name}) {result.fom:.6g}; stopped: {result.stop_reason.value}")
         if not result.complete:
             console.print(

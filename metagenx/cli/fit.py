@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress as RichProgress
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -19,8 +20,9 @@ from metagenx.cli.app import FITTING, app
 from metagenx.cli.console import make_console
 from metagenx.cli.options import with_fit_settings
 from metagenx.cli.signals import STOP_FIT, stop_on_signals
-from metagenx.cli.tables import parameter_table
+from metagenx.cli.tables import parameter_table, show_posterior
 from metagenx.engine.fit import Progress, ProgressCallback
+from metagenx.engine.posterior import sampling_words
 from metagenx.engine.result import FitResult
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import OutputError
@@ -65,8 +67,10 @@ def fit_command(
         typer.echo(json.dumps(summary, indent=2, default=str))
         return
     show_summary(console, result)
+    posterior = ", corner.png, band.png, posterior_draws.csv" if "corner_png" in files else ""
     console.print(
-        f"wrote {target} and result.json, parameters.csv, fit.png, fom.png (and SVGs) in {target.parent}",
+        f"wrote {target} and result.json, parameters.csv, fit.png, fom.png{posterior} (and SVGs) "
+        f"in {target.parent}",
         highlight=False,
     )
 
@@ -93,6 +97,7 @@ def fit_here(
 
 def show_summary(console: Console, result: FitResult) -> None:
     console.print(parameter_table(result))
+    show_posterior(console, result)
     console.print(
         f"FOM ({result.fom_name}) {result.fom_start:.6g} → [bold]{result.fom:.6g}[/] after "
         f"{result.generations} generations, {result.evaluations} evaluations, {result.wall_time:.1f} s "
@@ -120,6 +125,10 @@ def live_progress(console: Console, label: str) -> Iterator[ProgressCallback]:
             if now - last[0] < 0.1 and p.generation > 0:
                 return
             last[0] = now
+            if p.sampling is not None:
+                words = f"best FOM {p.best_fom:.6g}  {sampling_words(p.sampling)}"
+                bar.update(task, description=escape(f"{label}: {words}"))
+                return
             rate = p.evaluations / p.elapsed if p.elapsed > 0 else 0.0
             bar.update(
                 task,

@@ -15,7 +15,7 @@ from metagenx.cli.app import FITTING, app
 from metagenx.cli.console import make_console
 from metagenx.cli.options import with_fit_settings
 from metagenx.cli.signals import STOP_FIT, stop_on_signals
-from metagenx.cli.tables import parameter_table
+from metagenx.cli.tables import parameter_table, show_posterior
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import OutputError
 from metagenx.solve.local import solve
@@ -101,6 +101,7 @@ def show_solve(console: Console, result: SolveResult) -> None:
     from metagenx.cli.solve_words import agrees, confidence_words, ending_words, start_words, where_words
 
     console.print(parameter_table(result.best))
+    show_posterior(console, result.best)
     starts = Table(
         "start", "seed", "FOM", "same answer", "evaluations", "time, s", "what it did", title="Starts"
     )

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as ProgressBar
 from rich.table import Table
 
+from metagenx.engine.posterior import sampling_words
 from metagenx.events import (
     Cancelled,
     Crashed,
@@ -31,6 +32,8 @@ class RunningFit:
     label: str
     generation: int = 0
     best_fom: float | None = None
+    sampling: str | None = None
+    """The posterior sampling in words, once the fit has finished and its posterior is sampled."""
 
 
 @dataclass
@@ -81,9 +84,10 @@ class StudyDisplay:
         match event:
             case Started():
                 self.running[job_id] = RunningFit(label)
-            case Progress(generation=generation, best_fom=best_fom):
+            case Progress(generation=generation, best_fom=best_fom, sampling=sampling):
                 fit = self.running.setdefault(job_id, RunningFit(label))
                 fit.generation, fit.best_fom = generation, best_fom
+                fit.sampling = None if sampling is None else sampling_words(sampling)
             case Finished(result=result):
                 self.running.pop(job_id, None)
                 self.done += 1
@@ -123,5 +127,6 @@ class StudyDisplay:
         table = Table.grid(padding=(0, 2))
         for fit in list(self.running.values())[:12]:
             fom = f"{fit.best_fom:.6g}" if fit.best_fom is not None else "starting"
-            table.add_row(f"  {fit.label}", f"generation {fit.generation}", f"best FOM {fom}")
+            where = escape(fit.sampling) if fit.sampling else f"generation {fit.generation}"
+            table.add_row(f"  {fit.label}", where, f"best FOM {fom}")
         return Group(self.bar, table)

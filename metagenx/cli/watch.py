@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from metagenx.cli.app import MANY_FITS, app
 from metagenx.cli.client import Project
@@ -29,7 +30,9 @@ from metagenx.cli.options import with_fit_settings
 from metagenx.cli.server_options import Server, Token, connect
 from metagenx.cli.signals import RESUMABLE, stop_on_signals
 from metagenx.cli.study import Database
+from metagenx.engine.posterior import sampling_words
 from metagenx.engine.settings import FitSettings
+from metagenx.events import Event, Progress, is_terminal
 from metagenx.solve.settings import DEFAULT_BUDGET, SolveSettings, start_settings
 from metagenx.solve.settings_file import SettingsFile
 
@@ -243,6 +246,8 @@ def watch_here(config: WatchConfig, out_dir: Path, workers: int | None, db: str 
     from metagenx.watch.session import WatchSession
 
     session = WatchSession(config, out_dir, workers=workers, db=db)
+    sampling = SamplingLines()
+    session.listeners.append(sampling)
     console = make_console()
     console.print(f"watching {config.folder} for {config.pattern}; results in {out_dir}; Ctrl-C stops")
     with stop_on_signals(console, RESUMABLE) as stop:
@@ -251,7 +256,7 @@ def watch_here(config: WatchConfig, out_dir: Path, workers: int | None, db: str 
             session.run,
             stop,
             lambda: (
-                series_table(session.store, session.study_id, targets=config.targets)
+                sampling.under(series_table(session.store, session.study_id, targets=config.targets))
                 if session.study_id
                 else None
             ),
@@ -288,11 +293,29 @@ def watch_on_server(
                 console.print(f"saved {path}")
 
 
+class SamplingLines:
+    """A controller listener keeping, per running fit, its posterior sampling in words (while it is
+    sampled), shown under a watch's table."""
+
+    def __init__(self) -> None:
+        self.words: dict[int, str] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Progress) and event.sampling is not None:
+            self.words[event.job_id] = sampling_words(event.sampling)
+        elif is_terminal(event) or isinstance(event, Progress):
+            self.words.pop(event.job_id, None)
+
+    def under(self, table: Table) -> RenderableType:
+        lines = [f"job {job_id}: {words}" for job_id, words in sorted(self.words.items())]
+        return Group(table, *(Text(line) for line in lines)) if lines else table
+
+
 def show_live(
     console: Console,
     work: Callable[[threading.Event], None],
     stop: threading.Event,
-    table: Callable[[], Table | None],
+    table: Callable[[], RenderableType | None],
 ) -> None:
     """Run ``work(stop)`` in a thread, showing ``table()`` twice a second until it ends."""
     failure: list[BaseException] = []

@@ -516,14 +516,16 @@ class Controller:
         if now - self.last_progress_write.get(job.id, 0.0) < PROGRESS_WRITE_INTERVAL:
             return
         self.last_progress_write[job.id] = now
-        solve = {} if event.solve is None else {"solve": dataclasses.asdict(event.solve)}
+        status = {} if event.solve is None else {"solve": dataclasses.asdict(event.solve)}
+        if event.sampling is not None:
+            status["sampling"] = dataclasses.asdict(event.sampling)
         record_progress(
             session,
             job,
             generation=event.generation,
             best_fom=math.nan if event.best_fom is None else event.best_fom,
             evaluations=event.evaluations,
-            data={"elapsed": event.elapsed} | solve,
+            data={"elapsed": event.elapsed} | status,
         )
 
     def add_artifacts(self, session: Any, job: Job, tune: bool) -> None:

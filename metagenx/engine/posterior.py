@@ -91,6 +91,14 @@ class SamplingStatus:
     burn: int
 
 
+def sampling_words(status: SamplingStatus) -> str:
+    """How a posterior sampling stands, in words: burn-in generations, then draws (the same words
+    in the terminal, the Python API's bar and the dashboard)."""
+    if status.generation < status.burn:
+        return f"sampling the posterior: burn-in {status.generation}/{status.burn} generations"
+    return f"sampling the posterior: {status.draws}/{status.target} draws"
+
+
 @dataclass(frozen=True)
 class ParameterPosterior:
     """One parameter's posterior, in its own unit: ``value`` is the fitted value; ``p68`` and

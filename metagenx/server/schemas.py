@@ -20,6 +20,14 @@ class Progress(BaseModel):
     solve: dict[str, Any] | None = Field(
         default=None, description="A solve job's starts: running, ended, agreeing, confidence (0-1)."
     )
+    sampling: dict[str, int] | None = Field(
+        default=None,
+        description="While a fit's posterior is sampled: draws of target, DREAM generation of burn"
+        " (burn-in while generation < burn).",
+    )
+    sampling_words: str | None = Field(
+        default=None, description='The sampling in words, e.g. "sampling the posterior: 1200/10000 draws".'
+    )
 
 
 class ArtifactPublic(BaseModel):

@@ -36,6 +36,7 @@ from metagenx.server.scheduler import RunningLimits, ServerController
 from metagenx.server.settings import Settings
 from metagenx.server.snapshots import LatestSnapshots
 from metagenx.server.uploads import SavedFile, save_model
+from metagenx.server.views import sampling_fields
 from metagenx.store import Job, JobState, counts_by_state, open_store
 from metagenx.store.health import StoreHealth, check_store
 from metagenx.untrusted.reader import UntrustedReader
@@ -238,6 +239,7 @@ class Service:
             "evaluations": event.evaluations,
             "elapsed": event.elapsed,
             "solve": None if event.solve is None else dataclasses.asdict(event.solve),
+            **sampling_fields(event.sampling),
         }
         self.metrics.progress(job_id, event.evaluations)
         study_id = self.progress.get(job_id, {}).get("study_id")

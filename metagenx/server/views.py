@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from metagenx.engine.posterior import SamplingStatus, sampling_words
 from metagenx.server.hide_paths import PathHider
 from metagenx.server.schemas import ArtifactPublic, JobPublic, JobSummary, Progress
 from metagenx.store import Artifact, Event, EventKind, Job, JobState, Project, Study
@@ -119,6 +121,7 @@ def progress_of(session: Session, job: Job, live: dict[str, Any] | None) -> Prog
             evaluations=event.evaluations,
             elapsed=data.get("elapsed"),
             solve=data.get("solve"),
+            **stored_sampling(data.get("sampling")),
         )
     if job.result is not None:
         result = job.result
@@ -130,3 +133,20 @@ def progress_of(session: Session, job: Job, live: dict[str, Any] | None) -> Prog
             elapsed=solve["wall_time"] if solve else result.get("wall_time"),
         )
     return None
+
+
+def sampling_fields(status: SamplingStatus | None) -> dict[str, Any]:
+    """A progress report's posterior-sampling status and its words (both None while fitting)."""
+    if status is None:
+        return {"sampling": None, "sampling_words": None}
+    return {"sampling": dataclasses.asdict(status), "sampling_words": sampling_words(status)}
+
+
+def stored_sampling(stored: object) -> dict[str, Any]:
+    """The sampling fields of a stored progress report (written by the controller from a checked
+    runner message; anything else there is left out)."""
+    try:
+        status = SamplingStatus(**stored) if isinstance(stored, dict) else None
+    except TypeError:
+        status = None
+    return {} if status is None else sampling_fields(status)

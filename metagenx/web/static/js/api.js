@@ -52,6 +52,13 @@ export async function api(path, { method = 'GET', body, form, signal } = {}) {
   return response.status === 204 ? null : response.json();
 }
 
+/** A protected file's bytes (e.g. a plot to show), fetched with the token. */
+export async function fetchBlob(path, signal) {
+  const response = await fetch(path, { headers: headers(), signal });
+  if (!response.ok) throw await failure(response);
+  return response.blob();
+}
+
 /** Download a protected file: fetched with the token, then saved under `name`. */
 export async function download(path, name) {
   const response = await fetch(path, { headers: headers() });

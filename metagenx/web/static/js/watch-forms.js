@@ -59,6 +59,7 @@ export function watchForm() {
   const project = h('input', { type: 'text', name: 'project', value: 'default', required: true });
   const order = h('input', { type: 'text', name: 'order', placeholder: 'name', 'data-testid': 'watch-order' });
   const sequential = h('input', { type: 'checkbox', name: 'sequential' });
+  const uncertainty = h('input', { type: 'checkbox', name: 'uncertainty', 'data-testid': 'watch-uncertainty' });
   const template = h('input', { type: 'file', name: 'template', accept: '.hgx,.gx', required: true, 'data-testid': 'watch-template' });
   const more = h('textarea', { name: 'more', rows: 3, placeholder: MORE_EXAMPLE, 'data-testid': 'watch-more' });
   const note = h('div', { class: 'form-message error-text', role: 'alert', 'data-testid': 'watch-message' });
@@ -79,6 +80,12 @@ export function watchForm() {
       }
       const definition = { ...extra, name: name.value.trim(), project: project.value.trim() || 'default', sequential: sequential.checked };
       if (order.value.trim()) definition.order = order.value.trim();
+      if (uncertainty.checked) {
+        const given = definition.settings ?? {};
+        if (typeof given !== 'object' || Array.isArray(given)) throw new Error('“settings” under More must be a JSON object.');
+        if (given.uncertainty === false) throw new Error('Uncertainty is ticked but “settings” under More says "uncertainty": false: set it in one place.');
+        definition.settings = { ...given, uncertainty: true };
+      }
       const form = new FormData();
       form.append('definition', JSON.stringify(definition));
       form.append('template', template.files[0]);
@@ -98,6 +105,7 @@ export function watchForm() {
       field('Template model', template, 'Each pushed file replaces its first data set (another: "dataset" under More).'),
       field('Order of the series', order, 'name (arrival), header:temperature, column:T')),
     h('label', { class: 'check' }, sequential, ' sequential: start each fit from the previous file’s fitted values'),
+    h('label', { class: 'check' }, uncertainty, ' Uncertainty (posterior sampling, DREAM) after each file’s fit: medians, 68 %/95 % intervals, corner and band plots'),
     field('More (JSON)', more, 'Other keys of the watch: settings, loader, loader_options, dataset.'),
     note,
     h('div', null, button));

@@ -1,10 +1,10 @@
 // One job: live FOM plot, data and simulation, parameters (a running fit's current best ones from its
 // snapshots), progress against its limits, stop reason, downloads, cancel, re-run.
 
-import { api, download, follow } from '../api.js';
+import { api, download, fetchBlob, follow } from '../api.js';
 import { between, bytes, duration, flash, fom, h, message, stat, stateBadge, takeFlash, when } from '../dom.js';
 import { limitBars } from '../limits.js';
-import { currentTable, parameterTable } from '../parameters.js';
+import { currentTable, parameterTable, posteriorNote } from '../parameters.js';
 import { dataPlot, FomPlot, purge } from '../plots.js';
 import { solveAccount, solveCard, solveStats } from '../solve.js';
 import { render as renderTune } from './tune.js';
@@ -19,6 +19,11 @@ const ARTIFACTS = {
   fit_svg: 'Fit plot (SVG)',
   fom_svg: 'FOM plot (SVG)',
   orso: 'Data, fit and model (ORSO .ort)',
+  corner_png: 'Posterior corner plot (PNG)',
+  corner_svg: 'Posterior corner plot (SVG)',
+  band_png: 'Fit with its posterior band (PNG)',
+  band_svg: 'Fit with its posterior band (SVG)',
+  posterior_draws_csv: 'Posterior draws (CSV)',
   solve_json: 'Solve account (JSON)',
 };
 
@@ -53,6 +58,7 @@ export async function render(main, { params, signal }) {
     current: h('div', { class: 'live-note', 'data-testid': 'current-note', hidden: true }),
     fomNote: h('div', { class: 'empty', hidden: true }, 'No FOM history: the fit did not finish.'),
     parameters: h('div', { 'data-testid': 'parameters' }),
+    posteriorPlots: h('div', { class: 'grid-2', 'data-testid': 'posterior-plots', hidden: true }),
     downloads: h('div', { class: 'downloads', 'data-testid': 'downloads' }),
     details: h('dl', { class: 'details' }),
     rerun: h('div'),
@@ -72,6 +78,7 @@ export async function render(main, { params, signal }) {
       cardWith('Figure of merit', h('label', { class: 'plot-option' }, el.logFom, 'log FOM axis'), el.fomNote, el.fom),
       card('Data and simulation', el.current, el.dataNote, el.data)),
     card('Parameters', el.parameters),
+    el.posteriorPlots,
     el.solve,
     h('div', { class: 'grid-2' }, card('Downloads', el.downloads), card('Details', el.details)),
   );
@@ -116,7 +123,10 @@ export async function render(main, { params, signal }) {
       stat('Stop reason', reason, 'stop-reason', true),
     );
     el.progress.hidden = job.state !== 'running';
-    el.progress.replaceChildren(...limitBars(job.settings, { ...p, elapsed }));
+    const sampling = job.state === 'running' && p.sampling_words
+      ? h('div', { class: 'progress-row', 'data-testid': 'sampling' }, `${p.sampling_words} (the fit has finished)`)
+      : null;
+    el.progress.replaceChildren(...limitBars(job.settings, { ...p, elapsed }), ...(sampling ? [sampling] : []));
   }
 
   function solvingStats(p) {
@@ -204,7 +214,9 @@ export async function render(main, { params, signal }) {
     el.current.hidden = true;
     if (job.result) {
       fomPlot.fomName = job.result.fom_name;
-      el.parameters.replaceChildren(parameterTable(job.result.parameters));
+      const posterior = job.result.extra?.posterior;
+      el.parameters.replaceChildren(posteriorNote(posterior), parameterTable(job.result.parameters, posterior));
+      posteriorPlots();
       const account = solveAccount(job);
       if (account) {
         el.solve.replaceChildren(solveCard(account));
@@ -226,6 +238,25 @@ export async function render(main, { params, signal }) {
     const full = await api(file.url, { signal });
     el.dataNote.hidden = true;
     await dataPlot(el.data, full.datasets ?? []);
+  }
+
+  /** The posterior's corner and band plots (PNG), when the job left them. */
+  async function posteriorPlots() {
+    const plots = [['corner_png', 'Posterior: corner plot'], ['band_png', 'Fit with its 68 % and 95 % posterior band']]
+      .map(([kind, title]) => [job.artifacts.find((a) => a.kind === kind), title, kind])
+      .filter(([artifact]) => artifact);
+    if (!plots.length) return;
+    const cards = await Promise.all(plots.map(async ([artifact, title, kind]) => {
+      const img = h('img', { class: 'posterior-plot', alt: title, 'data-testid': kind, style: { maxWidth: '100%' } });
+      try {
+        img.src = URL.createObjectURL(await fetchBlob(artifact.url, signal));
+      } catch (error) {
+        return card(title, message(`Could not load the plot: ${error.message}`));
+      }
+      return card(title, img);
+    }));
+    el.posteriorPlots.replaceChildren(...cards);
+    el.posteriorPlots.hidden = false;
   }
 
   function draw() {

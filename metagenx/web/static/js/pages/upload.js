@@ -37,8 +37,14 @@ function fitForm() {
   const generations = h('input', { type: 'number', name: 'max_generations', min: 1, step: 1, placeholder: 'until converged', 'data-testid': 'max-generations' });
   const time = h('input', { type: 'number', name: 'max_time', min: 1, step: 'any', placeholder: 'no limit', 'data-testid': 'max-time' });
   const more = h('textarea', { name: 'settings', rows: 3, placeholder: '{"tolerance": 1e-4, "population": 40}', 'data-testid': 'settings-json' });
+  const uncertainty = h('input', { type: 'checkbox', name: 'uncertainty', 'data-testid': 'uncertainty' });
+  const samples = h('input', { type: 'number', name: 'uncertainty_samples', min: 100, step: 1, placeholder: '10000', 'data-testid': 'uncertainty-samples' });
+  const samplingTime = h('input', { type: 'number', name: 'uncertainty_time', min: 1, step: 'any', placeholder: '300', 'data-testid': 'uncertainty-time' });
   const advanced = h('details', { class: 'advanced', 'data-testid': 'advanced' },
-    h('summary', null, 'Advanced: more settings as JSON'),
+    h('summary', null, 'Advanced: posterior sampling, more settings as JSON'),
+    h('div', { class: 'form-row' },
+      field('Posterior draws', samples, 'Draws the posterior sampling collects after its burn-in (with Uncertainty ticked).'),
+      field('Sampling time cap (s)', samplingTime, 'The sampling ends here at the latest, and says so.')),
     field('More settings (JSON)', more, `${SETTINGS_HINT} The fields above are added to these; a setting may be given in one place only.`));
   const mode = h('select', { name: 'mode', 'data-testid': 'mode' },
     h('option', { value: 'fit' }, 'Fit: one differential-evolution run'),
@@ -56,6 +62,14 @@ function fitForm() {
       [['max_time'], numberField(time, 'Max. time', { above: 0 }), 'Max. time'],
     ];
     if (mode.value === 'solve') fields.push([['solve', 'budget'], numberField(budget, 'Solve budget', { above: 0 }), 'Solve budget']);
+    const draws = numberField(samples, 'Posterior draws', { whole: true, min: 100 });
+    const cap = numberField(samplingTime, 'Sampling time cap', { above: 0 });
+    if ((draws !== null || cap !== null) && !uncertainty.checked) {
+      advanced.open = true;
+      throw new Error('Posterior draws and the sampling time cap apply to the posterior sampling: tick Uncertainty too.');
+    }
+    if (uncertainty.checked) fields.push([['uncertainty'], true, 'Uncertainty']);
+    fields.push([['uncertainty_samples'], draws, 'Posterior draws'], [['uncertainty_time'], cap, 'Sampling time cap']);
     let settings;
     try {
       settings = jsonObject(more, 'The advanced settings');
@@ -79,6 +93,8 @@ function fitForm() {
     h('div', { class: 'form-row' }, field('Mode', mode), budgetField),
     h('div', { class: 'form-row' },
       field('Seed', seed), field('Max. generations', generations), field('Max. time (s)', time), field('Project', project)),
+    h('label', { class: 'check' }, uncertainty, ' Uncertainty (posterior sampling, DREAM): after the fit, sample the posterior '
+      + 'for each parameter\'s median, 68 % and 95 % intervals, a corner plot and a band plot (takes longer than the fit)'),
     advanced,
   ];
   return { body, submit, label: 'Start' };
