@@ -157,11 +157,16 @@ class ApiClient:
             data = {"definition": json.dumps(definition)}
             return dict(self.request("POST", "/api/v1/watches", files=files, data=data).json())
 
-    def push_file(self, watch_id: int, path: Path, order_value: float | None = None) -> dict[str, Any]:
-        """Push a data file to a watch; ``created`` is False when the watch has these bytes already."""
+    def push_file(
+        self, watch_id: int, path: Path, order_value: float | None = None, order_unit: str | None = None
+    ) -> dict[str, Any]:
+        """Push a data file to a watch (with its order value and that value's unit, when known);
+        ``created`` is False when the watch has these bytes already."""
         with path.open("rb") as handle:
             files = [("file", (path.name, handle, "application/octet-stream"))]
             data = {} if order_value is None else {"order_value": repr(order_value)}
+            if order_value is not None and order_unit:
+                data["order_unit"] = order_unit
             answer = self.request("POST", f"/api/v1/watches/{watch_id}/files", files=files, data=data)
             return dict(answer.json())
 

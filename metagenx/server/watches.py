@@ -163,7 +163,12 @@ def file_fit(study: Study) -> FileFit:
 
 
 def push_file(
-    service: Service, user: Account, study: Study, upload: UploadFile, order_value: float | None
+    service: Service,
+    user: Account,
+    study: Study,
+    upload: UploadFile,
+    order_value: float | None,
+    order_unit: str | None = None,
 ) -> WatchFilePublic:
     """Queue a fit of the pushed file unless a job of the watch already fits the same bytes.
 
@@ -184,7 +189,6 @@ def push_file(
         if not target.exists():
             save_file(upload.file, target)
         problem = None
-        order_unit = None
         if order_value is None:
             try:
                 order_value, order_unit = service.reader.order_quantity(

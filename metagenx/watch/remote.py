@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from metagenx.engine.settings import FitSettings
 from metagenx.errors import DataFileError
 from metagenx.watch.files import arrivals, content_hash
-from metagenx.watch.series import SeriesRow, read_order_value
+from metagenx.watch.series import SeriesRow, read_order_quantity
 
 if TYPE_CHECKING:
     from metagenx.client import ApiClient
@@ -89,12 +89,12 @@ class RemoteWatch:
         if digest is None or digest in self.known:
             return False
         try:
-            order_value = read_order_value(path, self.config.order, self.config.loader_options)
+            order_value, order_unit = read_order_quantity(path, self.config.order, self.config.loader_options)
         except DataFileError as error:
             log.warning("%s", error)
-            order_value = None
+            order_value, order_unit = None, None
         try:
-            answer = self.client.push_file(self.watch_id, path, order_value)
+            answer = self.client.push_file(self.watch_id, path, order_value, order_unit)
         except ClientError as error:
             if error.status is None or error.status >= 500 or error.status == 429:
                 self.pending[path] = time.monotonic() + RETRY_PUSH  # tried again, the file may change

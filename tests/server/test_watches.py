@@ -227,7 +227,8 @@ def test_watch_command_pushes_a_folder_to_the_server_each_file_once(
             watch_until(lambda rows: finished(rows) == 3)
             (incoming / "run03.dat").write_bytes(files["run03.dat"])  # arrives while the watcher is stopped
             watch_until(lambda rows: finished(rows) == 4, pause=1.5)  # time to push anything twice
-            rows = client.watch(client.watches()["items"][0]["id"])["rows"]
+            series = client.watch(client.watches()["items"][0]["id"])
+            rows = series["rows"]
     finally:
         server.stop(signal.SIGKILL)
     labels = Counter(row["label"] for row in rows)
@@ -240,6 +241,7 @@ def test_watch_command_pushes_a_folder_to_the_server_each_file_once(
         "broken.dat": "failed",
     }
     assert {row["label"]: row["order_value"] for row in rows}["run03.dat"] == 300.0
+    assert series["order_label"] == "temperature (K)"  # the pusher sends the unit it read
     assert (tmp_path / "out" / "results.csv").read_text().count("\n") == 5
     assert (tmp_path / "out" / "parameter_trends.png").read_bytes().startswith(b"\x89PNG")
 

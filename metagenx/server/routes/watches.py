@@ -16,6 +16,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from metagenx.runner.protocol import plain_text
 from metagenx.server import watch_views as views
 from metagenx.server import watches as ops
 from metagenx.server.auth import CurrentUser
@@ -26,6 +27,7 @@ from metagenx.server.sse import FINISHED, frame, next_live, study_snapshot
 from metagenx.server.views import json_response
 from metagenx.server.watch_schemas import WatchFilePublic, WatchList, WatchPublic, WatchSeries
 from metagenx.store import Project, Study, StudyKind
+from metagenx.untrusted.messages import MAX_UNIT
 
 router = APIRouter(prefix="/watches", tags=["watches"])
 
@@ -91,11 +93,16 @@ def push_file(
     order_value: Annotated[
         float | None, Form(description="The file's order value (e.g. temperature), if the pusher knows it.")
     ] = None,
+    order_unit: Annotated[
+        str | None,
+        Form(max_length=MAX_UNIT, description="The order value's unit (e.g. K), with an order value only."),
+    ] = None,
 ) -> Response:
     """Queue a fit of the file (201), unless a job of the watch already fits the same bytes (200,
     ``created`` false). The file is not read here: an unreadable one fails its job with the reason."""
     study, _ = ops.watch_for(session, user, watch_id)
-    answer = ops.push_file(service, user, study, file, order_value)
+    unit = plain_text(order_unit, MAX_UNIT) or None if order_unit and order_value is not None else None
+    answer = ops.push_file(service, user, study, file, order_value, unit)
     status = 201 if answer.created else 200
     return json_response(answer, status, {"Location": f"/api/v1/jobs/{answer.job_id}"})
 
