@@ -60,7 +60,7 @@ def where_words(result: SolveResult) -> str | None:
     if model is None:
         return None
     folder = Path(model).parent
-    present = [name for name in ("fit.png", "fom.png") if (folder / name).exists()]
+    present = [name for name in ("fit.png", "fom.png", "corner.png", "band.png") if (folder / name).exists()]
     plots = f"; plots: {', '.join(present)}" if present else ""
     return (
         f"the answer: {model} (opens in GenX){plots}; result.json, solve.json and parameters.csv "

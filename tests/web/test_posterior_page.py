@@ -162,3 +162,30 @@ def test_the_upload_checkbox_samples_and_the_job_page_shows_intervals_and_plots(
     assert "Posterior corner plot (PNG)" in (page.text_content("button[data-kind=corner_png]") or "")
     page.screenshot(path=artifacts / "job-posterior.png", full_page=True)
     watched.check(server)
+
+
+@pytest.mark.timeout(60)
+def test_the_watch_form_checkbox_asks_each_fit_for_its_posterior(
+    server: Server, token: str, watched: Watched, synthetic: Path
+) -> None:
+    page = watched.page
+    signed_in(watched, token)
+    page.goto(f"{server.url}/#/watches")
+    page.click("[data-testid=new-watch]")
+    page.fill("[data-testid=watch-name]", "with uncertainty")
+    page.set_input_files("[data-testid=watch-template]", synthetic)
+    page.fill(
+        "[data-testid=watch-more]", json.dumps({"settings": {"uncertainty": False, "max_generations": 20}})
+    )
+    page.check("[data-testid=watch-uncertainty]")
+    page.click("[data-testid=create-watch]")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=watch-message]')"
+        ".textContent.includes('set it in one place')"
+    )
+    page.fill("[data-testid=watch-more]", json.dumps({"settings": {"max_generations": 20}}))
+    page.click("[data-testid=create-watch]")
+    page.wait_for_url("**/#/watches/*")
+    watch = api(server, token, f"/api/v1/watches/{int(page.url.rsplit('/', 1)[1])}")
+    assert watch["settings"]["uncertainty"] is True and watch["settings"]["max_generations"] == 20
+    watched.check(server)

@@ -119,7 +119,8 @@ export async function render(main, { params, signal }) {
       stat('Best FOM', fom(job.fom ?? p.best_fom), 'fom'),
       stat('Generation', generation, 'generation'),
       stat('Evaluations', p.evaluations ?? '—', 'evaluations'),
-      stat('Fit time', duration(elapsed), 'elapsed'),
+      // while the posterior is sampled, a progress report's elapsed counts the sampling's seconds
+      stat(job.state === 'running' && p.sampling_words ? 'Sampling time' : 'Fit time', duration(elapsed), 'elapsed'),
       stat('Stop reason', reason, 'stop-reason', true),
     );
     el.progress.hidden = job.state !== 'running';
