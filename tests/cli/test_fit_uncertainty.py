@@ -10,8 +10,13 @@ import subprocess
 from pathlib import Path
 
 from PIL import Image
+from rich.console import Console
+from rich.table import Table
 
 from metagenx.cli.tables import signed
+from metagenx.cli.watch import SamplingLines
+from metagenx.engine.posterior import SamplingStatus
+from metagenx.events import Failed, Progress
 from tests.cli.test_fit_cli import METAGENX
 from tests.engine.synthetic import simulated_model
 
@@ -65,3 +70,18 @@ def test_fit_with_uncertainty_prints_intervals_and_writes_the_posterior_plots(
             image.verify()
     with (out.parent / "parameters.csv").open() as table:
         assert {"median", "p68_low", "p68_high", "r_hat"} <= set(next(csv.reader(table)))
+
+
+def test_a_local_watch_shows_each_fits_sampling_under_its_table() -> None:
+    lines = SamplingLines()
+    table = Table("file")
+    lines(Progress(3, 20, 0.1, 100, 1.0, sampling=SamplingStatus(0, 3000, 40, 100)))
+    lines(Progress(4, 20, 0.1, 100, 1.0, sampling=SamplingStatus(1200, 3000, 160, 100)))
+    console = Console(record=True, width=120)
+    console.print(lines.under(table))
+    shown = console.export_text()
+    assert "job 3: sampling the posterior: burn-in 40/100 generations" in shown
+    assert "job 4: sampling the posterior: 1200/3000 draws" in shown
+    lines(Failed(3, "Cancelled", "cancelled"))  # its task's end
+    lines(Progress(4, 5, 0.1, 100, 1.0))  # a new run of job 4, fitting again
+    assert lines.under(table) is table
