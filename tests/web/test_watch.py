@@ -138,6 +138,10 @@ def test_a_watch_is_created_from_the_dashboard(
     page.fill("[data-testid=watch-order]", "header:temperature")
     page.set_input_files("[data-testid=watch-template]", superadam)
     page.fill("[data-testid=watch-more]", json.dumps({"settings": SETTINGS}))
+    page.fill("[data-testid=watch-targets]", "SiO.setD=two")
+    page.click("[data-testid=create-watch]")
+    page.wait_for_selector("[data-testid=watch-message]:has-text('must be a positive number')")
+    page.fill("[data-testid=watch-targets]", "SiO.setD=2, SiO.setSigma=0.5")
     page.wait_for_selector("[data-testid=watches-table] table")
     page.screenshot(path=artifacts / "dashboard-watches.png", full_page=True)
     page.click("[data-testid=create-watch]")
@@ -145,6 +149,11 @@ def test_a_watch_is_created_from_the_dashboard(
     page.get_by_text("No data file yet").wait_for()
     assert page.text_content("h1") == "from the browser"
     assert page.is_visible("[data-testid=push-order-value]")
+    watch_id = page.url.rsplit("/", 1)[-1]
+    answer = httpx.get(
+        f"{server.url}/api/v1/watches/{watch_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.json()["targets"] == {"SiO.setD": 2.0, "SiO.setSigma": 0.5}
     watched.check(server)
 
 

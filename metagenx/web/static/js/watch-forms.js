@@ -53,6 +53,22 @@ export function pushForm(id, orderLabel) {
     h('div', null, button));
 }
 
+/**
+ * Targets typed as `name=σ` pairs separated by commas or spaces, e.g. `SiO.setD=2, SiO.setSigma=0.5`;
+ * throws an Error naming the part that is not one, or a σ that is not a positive number.
+ */
+export function parseTargets(text) {
+  const wanted = {};
+  for (const part of text.split(/[,\s]+/).filter(Boolean)) {
+    const match = /^([^=]+)=(.+)$/.exec(part);
+    const sigma = match ? Number(match[2]) : NaN;
+    if (!match) throw new Error(`Targets: “${part}” is not name=σ (e.g. SiO.setD=2).`);
+    if (!(sigma > 0) || !Number.isFinite(sigma)) throw new Error(`Targets: the σ of ${match[1]} must be a positive number, not “${match[2]}”.`);
+    wanted[match[1]] = sigma;
+  }
+  return wanted;
+}
+
 /** A new watch: its template model and how each pushed file is fitted; opens it when created. */
 export function watchForm() {
   const name = h('input', { type: 'text', name: 'name', required: true, placeholder: 'e.g. beamtime-2024-05', 'data-testid': 'watch-name' });
@@ -60,6 +76,7 @@ export function watchForm() {
   const order = h('input', { type: 'text', name: 'order', placeholder: 'name', 'data-testid': 'watch-order' });
   const sequential = h('input', { type: 'checkbox', name: 'sequential' });
   const uncertainty = h('input', { type: 'checkbox', name: 'uncertainty', 'data-testid': 'watch-uncertainty' });
+  const targets = h('input', { type: 'text', name: 'targets', placeholder: 'e.g. SiO.setD=2, SiO.setSigma=0.5', 'data-testid': 'watch-targets' });
   const template = h('input', { type: 'file', name: 'template', accept: '.hgx,.gx', required: true, 'data-testid': 'watch-template' });
   const more = h('textarea', { name: 'more', rows: 3, placeholder: MORE_EXAMPLE, 'data-testid': 'watch-more' });
   const note = h('div', { class: 'form-message error-text', role: 'alert', 'data-testid': 'watch-message' });
@@ -80,6 +97,8 @@ export function watchForm() {
       }
       const definition = { ...extra, name: name.value.trim(), project: project.value.trim() || 'default', sequential: sequential.checked };
       if (order.value.trim()) definition.order = order.value.trim();
+      const wanted = parseTargets(targets.value);
+      if (Object.keys(wanted).length) definition.targets = { ...(definition.targets ?? {}), ...wanted };
       if (uncertainty.checked) {
         const given = definition.settings ?? {};
         if (typeof given !== 'object' || Array.isArray(given)) throw new Error('“settings” under More must be a JSON object.');
@@ -104,6 +123,7 @@ export function watchForm() {
     h('div', { class: 'form-row' },
       field('Template model', template, 'Each pushed file replaces its first data set (another: "dataset" under More).'),
       field('Order of the series', order, 'name (arrival), header:temperature, column:T')),
+    field('Targets, optional', targets, 'The σ wanted per parameter, in its unit: each file gets a verdict (reached, count longer, not reachable).'),
     h('label', { class: 'check' }, sequential, ' sequential: start each fit from the previous file’s fitted values'),
     h('label', { class: 'check' }, uncertainty, ' Uncertainty (posterior sampling, DREAM) after each file’s fit: medians, 68 %/95 % intervals, corner and band plots'),
     field('More (JSON)', more, 'Other keys of the watch: settings, loader, loader_options, dataset.'),
