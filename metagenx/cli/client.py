@@ -177,6 +177,8 @@ def show_job(console: Console, job: dict[str, Any]) -> None:
             f"FOM {job['fom'] if job['fom'] is not None else progress.get('best_fom')}, generation "
             f"{progress.get('generation')}, {progress.get('evaluations')} evaluations"
         )
+    if job["state"] == "running" and progress.get("sampling_words"):
+        console.print(escape(progress["sampling_words"]), highlight=False)
     if job.get("error"):
         console.print(f"[red]error:[/] {escape(job['error'])}")
     for artifact in job.get("artifacts", []):
@@ -200,6 +202,8 @@ def follow_job(console: Console, client: ApiClient, job_id: int) -> dict[str, An
         for kind, data in client.events(f"/api/v1/jobs/{job_id}/events"):
             if kind == "progress":
                 fom = f"best FOM {data['best_fom']:.6g}" if data.get("best_fom") is not None else ""
+                if data.get("sampling_words"):
+                    fom = escape(f"{fom}; {data['sampling_words']}")
                 bar.update(task, completed=data.get("generation") or 0, fom=fom)
             elif kind in ("state", "end"):
                 bar.update(task, description=f"job {job_id}: {data['state']}")

@@ -54,7 +54,7 @@ def show_server_status(console: Console, client: ApiClient, study_id: int) -> No
             table.add_row(
                 f"job {job['id']}",
                 job["label"],
-                str(progress.get("generation", "–")),
+                escape(progress.get("sampling_words") or str(progress.get("generation", "–"))),
                 f"{best:.6g}" if best is not None else "–",
             )
         console.print(table)

@@ -15,7 +15,7 @@ import pytest
 
 from metagenx.client import ApiClient, ClientConfig
 from tests.engine.synthetic import simulated_model
-from tests.server.test_e2e import Server
+from tests.server.test_e2e import Server, cli
 from tests.web.conftest import Watched
 from tests.web.test_dashboard import PAGE_STATE, api
 from tests.web.test_job_live import submit_fit
@@ -98,6 +98,8 @@ def test_a_running_sampling_is_reported_live_in_words(
             timeout=60_000,
         )
         watched.page.screenshot(path=artifacts / "job-sampling.png", full_page=True)
+        env = {"METAGENX_SERVER": server.url, "METAGENX_TOKEN": token, "COLUMNS": "200"}
+        assert "sampling the posterior: burn-in " in cli("status", str(job_id), env=env).stdout
         httpx.post(
             f"{server.url}/api/v1/jobs/{job_id}/cancel",
             headers={"Authorization": f"Bearer {token}"},

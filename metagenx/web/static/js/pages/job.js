@@ -294,7 +294,7 @@ export async function render(main, { params, signal }) {
       if (!FINISHED.has(job.state)) current(data);
     } else if (kind === 'progress') {
       Object.assign(live, dropNulls(data));
-      fomPlot.add(xOf(data), data.best_fom);
+      if (!data.sampling) fomPlot.add(xOf(data), data.best_fom); // sampling reports repeat the fit's last point
       stats();
     } else if (kind === 'state' && data.state !== job.state) {
       if (data.state === 'running' && data.run !== undefined) fomPlot.newRun(data.run);
