@@ -3,12 +3,16 @@
 #   bubblewrap: the `bwrap` sandbox every fit of a shared server runs in (docs/security.md).
 #   chromium: the headless browser of the dashboard's tests (tests/web/, driven by Playwright);
 #             installed only with the argument `test`.
+#   slurm-wlm, munge: the one-node Slurm of the batch-system tests (tests/slurm/): the tests start
+#             their own munged/slurmctld/slurmd as root (own config, ports and MUNGE socket), whatever
+#             services the packages set up; only with `test`.
+#   iproute2: `ip netns`/veth, the separate "hosts" of tests/slurm/test_hosts.py; only with `test`.
 # Idempotent: does nothing when everything is present; does nothing (with a note) when not root.
 set -eu
 
 PACKAGES="bubblewrap"
 if [ "${1:-}" = "test" ]; then
-    PACKAGES="$PACKAGES chromium"
+    PACKAGES="$PACKAGES chromium slurm-wlm munge iproute2"
 fi
 
 missing=""
