@@ -8,6 +8,7 @@ Any machine with metagenx installed can join a running cluster with plain Dask::
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import threading
@@ -127,8 +128,12 @@ def batch_command(
     if dry_run:
         typer.echo(job_script(system, request))
         return
+    from metagenx.executors.batch_watch import LostFits, SlurmWatch
+
     console = make_console(highlight=False)
-    cluster = start_batch_cluster(system, request, dashboard=8787 if dashboard else None)
+    lost = LostFits()
+    cluster = start_batch_cluster(system, request, dashboard=8787 if dashboard else None, plugins=[lost])
+    watch: SlurmWatch | None = None
     try:
         scale = (
             f"adaptive, {request.min_jobs or 0}–{request.max_jobs or request.jobs} jobs"
@@ -137,9 +142,15 @@ def batch_command(
         )
         console.print(f"asked {system} for {scale} of {cores} single-threaded workers each")
         show_usage(console, str(cluster.scheduler_address))
+        if system == "slurm":  # PBS jobs are not watched: a PBS job that ends is not replaced
+            say = functools.partial(console.print, highlight=False, soft_wrap=True)
+            watch = SlurmWatch(cluster, lost, say, jobs=None if request.adaptive else request.jobs)
+            watch.start()
         wait_for_interrupt()
         console.print("cancelling the batch jobs and stopping the scheduler")
     finally:
+        if watch is not None:
+            watch.stop()
         cluster.close()
 
 

@@ -26,6 +26,7 @@ from metagenx.events import Crashed, Dropped, ExecutorEvent, Started, TaskEnd, V
 from metagenx.executors.base import EventSink, Executor
 from metagenx.executors.dask_connect import GENX_PACKAGE
 from metagenx.executors.dask_events import (
+    batch_job_label,
     decode_update,
     future_outcome,
     lost_keys,
@@ -33,7 +34,7 @@ from metagenx.executors.dask_events import (
     worker_report,
 )
 from metagenx.executors.dask_link import SchedulerLink
-from metagenx.executors.dask_task import installed_version, request_stop, run_fit_task
+from metagenx.executors.dask_task import batch_job, installed_version, request_stop, run_fit_task
 from metagenx.executors.local import LocalExecutor
 from metagenx.jobs import FitTask
 from metagenx.runner.process import RunnerProcess
@@ -101,6 +102,8 @@ class DaskExecutor(Executor):
         self.jobs: dict[int, Submission] = {}
         self.numbers = itertools.count(1)
         self.local: LocalExecutor | None = None
+        self.batch_jobs: dict[str, str | None] = {}
+        """Worker address → the batch job it runs in (``"Slurm job 12"``), to name a lost worker by it."""
         self.sink: EventSink | None = None
         self.closing = threading.Event()
         self.control = ThreadPoolExecutor(1, thread_name_prefix="metagenx-dask-control")
@@ -245,6 +248,15 @@ class DaskExecutor(Executor):
             with contextlib.suppress(Exception):
                 client.cancel(futures)
 
+    def learn_batch_job(self, worker: str) -> None:
+        """Ask ``worker`` which batch job it runs in (on the control thread; no answer: None)."""
+        client = self.link.client
+        if client is None:
+            return
+        with contextlib.suppress(Exception):
+            answer = client.run(batch_job, workers=[worker], wait=True)
+            self.batch_jobs[worker] = batch_job_label(answer.get(worker))
+
     def send_stop(self, job_id: int, worker: str) -> None:
         client = self.link.client
         if client is not None:
@@ -294,6 +306,9 @@ class DaskExecutor(Executor):
             if isinstance(update, Started) and not isinstance(checked, Violation):
                 submission.worker = checked[0]
                 update = dataclasses.replace(update, worker=checked[0])
+                if checked[0] not in self.batch_jobs:
+                    self.batch_jobs[checked[0]] = None
+                    self.control.submit(self.learn_batch_job, checked[0])
                 if submission.stop_requested:
                     self.control.submit(self.send_stop, job_id, submission.worker)
             self.emit(update)
@@ -307,7 +322,8 @@ class DaskExecutor(Executor):
         with self.lock:
             hit = [(job_id, s) for job_id, s in self.jobs.items() if s.key in keys]
             for job_id, submission in hit:
-                self.end(job_id, submission.key, Crashed(job_id, worker_lost_reason(worker)))
+                reason = worker_lost_reason(worker, self.batch_jobs.get(worker))
+                self.end(job_id, submission.key, Crashed(job_id, reason))
                 if submission.future is not None:  # Dask must not run it again behind the store's back
                     self.control.submit(submission.future.cancel)
 
@@ -318,6 +334,9 @@ class DaskExecutor(Executor):
             if submission is None or submission.key != key:
                 return
         event = future_outcome(job_id, future, lambda: self.link.up and not self.closing.is_set())
+        batch = self.batch_jobs.get(submission.worker or "")
+        if isinstance(event, Crashed) and batch and batch not in event.reason:
+            event = dataclasses.replace(event, reason=f"{event.reason}; its worker ran in {batch}")
         if event is None and not self.closing.is_set():
             # The connection dropped under the task. Dask's client may reconnect by itself before the
             # link notices (a scheduler restarted at the same address): the task is then gone without

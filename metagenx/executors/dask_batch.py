@@ -9,6 +9,7 @@ node) with ``allowed-failures = 0``: the controller, not Dask, decides about re-
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,11 +106,16 @@ def job_script(system: str, request: BatchRequest, scheduler: str | None = None)
     return str(job.job_script())
 
 
-def start_batch_cluster(system: str, request: BatchRequest, dashboard: int | None = None) -> Any:
-    """Start the scheduler here and ask the batch system for workers; return the dask-jobqueue cluster."""
+def start_batch_cluster(
+    system: str, request: BatchRequest, dashboard: int | None = None, plugins: Sequence[Any] = ()
+) -> Any:
+    """Start the scheduler here and ask the batch system for workers; return the dask-jobqueue cluster.
+
+    ``plugins``: scheduler plugins (e.g. :class:`~metagenx.executors.batch_watch.LostFits`).
+    """
     import dask
 
-    scheduler_options: dict[str, Any] = {"port": request.port}
+    scheduler_options: dict[str, Any] = {"port": request.port, "plugins": list(plugins)}
     if request.host is not None and request.interface is None:
         scheduler_options["host"] = request.host
     dashboard_address = f":{dashboard}" if dashboard else None

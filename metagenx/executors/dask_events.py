@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -9,9 +10,19 @@ from metagenx.errors import RunnerProtocolError
 from metagenx.events import Crashed, Dropped, Failed, Progress, Started, TaskEnd, Violation
 from metagenx.runner.protocol import MAX_NAME, decode_runner_message, decode_worker_end
 
+BATCH_JOB = re.compile(r"(Slurm|PBS) job [A-Za-z0-9_.\-\[\]]{1,64}")
+"""What a worker may say about its batch job (:func:`~metagenx.executors.dask_task.batch_job`)."""
 
-def worker_lost_reason(worker: str) -> str:
-    return f"the Dask worker {worker} running it died (killed, out of memory, or its machine was lost)"
+
+def worker_lost_reason(worker: str, batch_job: str | None = None) -> str:
+    where = f"the Dask worker {worker}" + (f" ({batch_job})" if batch_job else "")
+    return f"{where} running it died (killed, out of memory, walltime reached, or its machine was lost)"
+
+
+def batch_job_label(answer: Any) -> str | None:
+    """``"Slurm job 12"`` when a worker's answer to :func:`~metagenx.executors.dask_task.batch_job` is
+    one (a worker's bytes are untrusted: anything else is None)."""
+    return answer if isinstance(answer, str) and BATCH_JOB.fullmatch(answer) else None
 
 
 def describe_failure(job_id: int, error: BaseException | None) -> TaskEnd:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 import sys
 import threading
 import time
@@ -111,6 +112,16 @@ def request_stop(job_id: int) -> bool:
         return False
     runner.request_stop()
     return True
+
+
+def batch_job() -> str | None:
+    """The batch job this worker runs in (``"Slurm job 12"``, ``"PBS job 7.server"``), or None.
+
+    Called on the worker by ``Client.run``, so that a lost worker can be named by its job."""
+    for system, variable in (("Slurm", "SLURM_JOB_ID"), ("PBS", "PBS_JOBID")):
+        if os.environ.get(variable):
+            return f"{system} job {os.environ[variable]}"
+    return None
 
 
 @cache
