@@ -119,8 +119,11 @@ def start_batch_cluster(
     if request.host is not None and request.interface is None:
         scheduler_options["host"] = request.host
     dashboard_address = f":{dashboard}" if dashboard else None
+    # Imported before the configuration is set: importing distributed inside ``dask.config.set``
+    # would lose distributed's defaults when the block restores the configuration.
+    chosen = cluster_class(system)
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = cluster_class(system)(
+        cluster = chosen(
             scheduler_options=scheduler_options,
             dashboard_address=dashboard_address,
             **job_options(system, request),
