@@ -63,6 +63,7 @@ class GenxModel:
         notes: list[str] = []
         if file_format is ModelFormat.HGX:
             load_hgx(controller, file)
+            notes += keep_differential_evolution(controller, modules)
         else:
             from metagenx.engine.gx import load_gx_into
 
@@ -209,6 +210,25 @@ class GenxModel:
         except OSError as exc:
             raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
         return target
+
+
+def keep_differential_evolution(controller: Any, modules: Any) -> list[str]:
+    """Put GenX's differential evolution back when the file named another of GenX's solvers.
+
+    GenX swaps in the solver a file names when it can import it (its bumps solver, once bumps is
+    installed); metagenx fits with differential evolution, whose settings GenX keeps in the
+    file's configuration either way. Returns the note saying so, or nothing."""
+    chosen = type(controller.optimizer).__name__
+    if chosen == "DiffEv":
+        return []
+    callbacks = controller.optimizer.get_callbacks()
+    controller.optimizer = modules.diffev.DiffEv()
+    controller.optimizer.set_callbacks(callbacks)
+    controller.ReadConfig()
+    return [
+        f"the file's solver is GenX's {chosen}; metagenx fits with GenX's differential evolution"
+        " and the file's settings for it"
+    ]
 
 
 def load_hgx(controller: Any, file: Path) -> None:

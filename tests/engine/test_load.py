@@ -49,3 +49,16 @@ def test_set_parameter_changes_grid_and_rejects_unknown(superadam: Path) -> None
 
     with pytest.raises(ModelContentError, match="not in the model"):
         model.set_parameter("SiO.setThickness", value=1.0)
+
+
+def test_a_file_saved_with_genx_bumps_solver_is_fitted_by_differential_evolution(examples: Path) -> None:
+    """GenX swaps in the solver a file names once bumps is installed (as metagenx installs it for
+    the posterior); metagenx keeps differential evolution and says so."""
+    from metagenx.engine.fit import run_fit
+    from metagenx.engine.settings import FitSettings
+
+    model = GenxModel.load(examples / "SuperAdam_SiO_systematic_errors.hgx")
+    assert type(model.optimizer).__name__ == "DiffEv"
+    assert any("BumpsOptimizer" in note and "differential evolution" in note for note in model.notes)
+    result = run_fit(model, FitSettings(seed=1, max_generations=2))
+    assert result.generations == 2 and result.fom <= result.fom_start
