@@ -49,8 +49,8 @@ KEEP_DRAWS = 4000
 BAND_DRAWS = 100
 """Draws simulated for the reflectivity's posterior band."""
 BAND_PERCENTILES = (2.5, 16.0, 50.0, 84.0, 97.5)
-ONE_SIGMA = 68.27
-"""The central interval reported as ±1σ, %."""
+NAMES_IN_NOTE = 20
+"""Parameters named in a note before "and N more"."""
 
 
 @dataclass(frozen=True)
@@ -349,8 +349,11 @@ def summarise(
         )
     unmixed = [p.name for p in parameters if not (p.r_hat < R_HAT_LIMIT)]
     if burned_in and unmixed:
+        shown = ", ".join(unmixed[:NAMES_IN_NOTE])
+        if len(unmixed) > NAMES_IN_NOTE:
+            shown += f" and {len(unmixed) - NAMES_IN_NOTE} more"
         notes.append(
-            f"the chains do not agree (R̂ ≥ {R_HAT_LIMIT}) for {', '.join(unmixed)}: sample longer"
+            f"the chains do not agree (R̂ ≥ {R_HAT_LIMIT}) for {shown}: sample longer"
             " (more samples or a longer burn-in) before trusting these intervals"
         )
     if stop == "time" and burned_in:
@@ -368,7 +371,7 @@ def summarise(
         stop=stop,
         seed=settings.seed,
         converged=burned_in and not unmixed,
-        note="; ".join(notes),
+        note="; ".join(notes)[:RECORD_TEXT],
         sample=thinned(points, KEEP_DRAWS),
         band=band,
     )

@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from metagenx.engine.model import GenxModel
 from metagenx.engine.posterior import (
+    RECORD_TEXT,
     Posterior,
     SamplingProgress,
     SamplingSettings,
@@ -79,7 +80,8 @@ def with_posterior(
         log.warning("posterior sampling failed:\n%s", traceback.format_exc())
         return skipped(result, f"the sampler failed: {type(exc).__name__}: {exc}"), None
     if posterior.stop == "time" and sampling.max_time < settings.uncertainty_time:
-        note = f"{posterior.note} (shortened to end inside the fit's time limit)"
+        suffix = " (shortened to end inside the fit's time limit)"
+        note = posterior.note[: RECORD_TEXT - len(suffix)] + suffix
         posterior = replace(posterior, note=note)
     if posterior.stop == "stopped":
         return skipped(result, f"the sampling was stopped on request after {posterior.seconds:.3g} s"), None
@@ -96,7 +98,8 @@ def with_posterior(
 
 
 def skipped(result: FitResult, why: str) -> FitResult:
-    return replace(result, extra={**result.extra, "posterior": {"skipped": why}})
+    """``result`` saying why it has no posterior (cut to what the runner boundary accepts)."""
+    return replace(result, extra={**result.extra, "posterior": {"skipped": why[:RECORD_TEXT]}})
 
 
 class Throttle:

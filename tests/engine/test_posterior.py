@@ -252,3 +252,13 @@ def test_the_boundary_refuses_a_malformed_posterior_record(
         protocol.decode_runner_message(protocol.encode(forged))
     monkeypatch.setattr(protocol, "check_posterior", lambda record: None)
     protocol.decode_runner_message(protocol.encode(forged))
+
+
+def test_a_long_reason_stays_inside_what_the_runner_boundary_accepts(fits: list[FitResult]) -> None:
+    """A long failure message must not turn a finished fit into a protocol violation."""
+    from metagenx.engine.posterior import RECORD_TEXT, check_record
+    from metagenx.runner.uncertainty import skipped
+
+    record = skipped(fits[0], "x" * 10 * RECORD_TEXT).extra["posterior"]
+    check_record(record)
+    assert len(record["skipped"]) == RECORD_TEXT
