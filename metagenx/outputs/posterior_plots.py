@@ -15,17 +15,18 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from metagenx.engine.posterior import BAND_PERCENTILES, Posterior
-from metagenx.engine.result import FitResult
+from metagenx.engine.posterior import BandCurve, Posterior
+from metagenx.engine.result import DatasetCurve, FitResult
 from metagenx.outputs.plots import (
     DPI,
     PANEL_HEIGHT,
     PANEL_WIDTH,
+    RESIDUAL_SHARE,
     TITLE_LINE,
     X_LABELS,
     Margins,
     figure_title,
-    grid_figure,
+    grid_layout,
     grid_shape,
     log_scale_suits,
     model_name,
@@ -139,40 +140,51 @@ def draw_cell(ax: Any, sample: np.ndarray, posterior: Posterior, row: int, colum
 
 
 def band_figure(result: FitResult, posterior: Posterior) -> Figure:
-    """Each data set in use with the simulation's 68 % and 95 % posterior bands and the fit."""
+    """Each data set in use with the simulation's 68 % and 95 % posterior bands, their median and
+    the data; below, the bands relative to the median (%), which shows them however narrow."""
     bands = posterior.band
     rows, columns = grid_shape(max(len(bands), 1))
     scale = 1.0 if columns == 1 else 0.75
     title = f"{model_name(result)}: data and the posterior's 68 % and 95 % bands ({posterior.draws} draws)"
-    figure, axes = grid_figure(rows, columns, (PANEL_WIDTH * scale, PANEL_HEIGHT * scale * 0.8), 1, Margins())
+    figure, grid = grid_layout(rows, columns, (PANEL_WIDTH * scale, PANEL_HEIGHT * scale), 1, Margins())
     curves = {d.name: d for d in result.datasets if d.use}
-    for ax, band in zip(axes, bands, strict=False):
-        levels = np.asarray(band.percentiles, dtype=float)
-        x = np.asarray(band.x, dtype=float)
-        order = np.argsort(x, kind="stable")
-        x, levels = x[order], levels[:, order]
-        outer, inner = (0, len(BAND_PERCENTILES) - 1), (1, len(BAND_PERCENTILES) - 2)
-        ax.fill_between(
-            x, levels[outer[0]], levels[outer[1]], color="C1", alpha=0.2, linewidth=0, label="95 %"
-        )
-        ax.fill_between(
-            x, levels[inner[0]], levels[inner[1]], color="C1", alpha=0.4, linewidth=0, label="68 %"
-        )
-        curve = curves.get(band.name)
-        if curve is not None:
-            data_x = np.asarray([math.nan if v is None else v for v in curve.x], dtype=float)
-            data_y = np.asarray([math.nan if v is None else v for v in curve.y], dtype=float)
-            ax.plot(data_x, data_y, "o", markersize=2, color="C0", label="data")
-            ax.set_xlabel(X_LABELS.get(curve.x_axis, X_LABELS[""]))
-            if log_scale_suits(data_y):
-                ax.set_yscale("log")
-        ax.set_title(band.name, fontsize="medium", parse_math=False)
-        ax.set_ylabel("intensity")
-        ax.legend(loc="upper right", fontsize="small")
-    for ax in axes[len(bands) :]:
-        ax.set_visible(False)
+    for index, band in enumerate(bands):
+        cell = grid[index // columns, index % columns]
+        parts = cell.subgridspec(2, 1, height_ratios=(1 - RESIDUAL_SHARE, RESIDUAL_SHARE), hspace=0.06)
+        ax = figure.add_subplot(parts[0])
+        relative_ax = figure.add_subplot(parts[1], sharex=ax)
+        draw_band(ax, relative_ax, band, curves.get(band.name))
     if not bands:
-        axes[0].set_visible(True)
-        note(axes[0], "no band: no draws")
+        note(figure.add_subplot(grid[0, 0]), "no band: no draws")
     figure_title(figure, title)
     return figure
+
+
+def draw_band(ax: Any, relative_ax: Any, band: BandCurve, curve: DatasetCurve | None) -> None:
+    """One data set's bands, median and data on ``ax``; the bands relative to the median on
+    ``relative_ax``."""
+    levels = np.asarray(band.percentiles, dtype=float)
+    x = np.asarray(band.x, dtype=float)
+    order = np.argsort(x, kind="stable")
+    x, levels = x[order], levels[:, order]
+    low95, low68, median, high68, high95 = levels
+    ax.fill_between(x, low95, high95, color="C1", alpha=0.25, linewidth=0, label="95 %")
+    ax.fill_between(x, low68, high68, color="C1", alpha=0.5, linewidth=0, label="68 %")
+    ax.plot(x, median, "-", color="C1", linewidth=0.9, label="median")
+    if curve is not None:
+        data_x = np.asarray([math.nan if v is None else v for v in curve.x], dtype=float)
+        data_y = np.asarray([math.nan if v is None else v for v in curve.y], dtype=float)
+        ax.plot(data_x, data_y, "o", markersize=2, color="C0", label="data")
+        relative_ax.set_xlabel(X_LABELS.get(curve.x_axis, X_LABELS[""]))
+        if log_scale_suits(data_y):
+            ax.set_yscale("log")
+    ax.set_title(band.name, fontsize="medium", parse_math=False)
+    ax.set_ylabel("intensity")
+    ax.tick_params(labelbottom=False)
+    ax.legend(loc="upper right", fontsize="small")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scaled = [100.0 * (level / median - 1.0) for level in (low95, low68, high68, high95)]
+    relative_ax.fill_between(x, scaled[0], scaled[3], color="C1", alpha=0.25, linewidth=0)
+    relative_ax.fill_between(x, scaled[1], scaled[2], color="C1", alpha=0.5, linewidth=0)
+    relative_ax.axhline(0.0, color="C1", linewidth=0.8)
+    relative_ax.set_ylabel("band − median (%)", fontsize="small")
