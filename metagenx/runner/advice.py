@@ -15,14 +15,16 @@ import traceback
 from dataclasses import replace
 from typing import Any
 
+from metagenx.engine.covariance import Jacobian
 from metagenx.engine.model import GenxModel
 from metagenx.engine.result import FitResult
 
 log = logging.getLogger(__name__)
 
 
-def with_advice(model: GenxModel, result: FitResult) -> FitResult:
-    """``result`` with ``extra["advisor"]``; the model is left at its fitted values."""
+def with_advice(model: GenxModel, result: FitResult, jacobian: Jacobian | None = None) -> FitResult:
+    """``result`` with ``extra["advisor"]``; the model is left at its fitted values. ``jacobian``:
+    the one the covariance step computed at these values (else it is computed here)."""
     from metagenx.engine.advice import Invalid, check_record
     from metagenx.engine.advisor import advise, posterior_checks
     from metagenx.engine.covariance import weighted_jacobian
@@ -32,7 +34,8 @@ def with_advice(model: GenxModel, result: FitResult) -> FitResult:
     if isinstance(covariance, dict) and str(covariance.get("skipped", "")).startswith("would take"):
         return skipped(result, str(covariance["skipped"]))  # the same 2p simulations: as costly
     try:
-        jacobian = weighted_jacobian(model)
+        if jacobian is None:
+            jacobian = weighted_jacobian(model)
         if jacobian is None:
             return skipped(result, "no data point has an error bar")
         advice = advise(jacobian, instrument_axis(model))

@@ -30,6 +30,7 @@ from metagenx.jobs import FitTask
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from metagenx.engine.covariance import Jacobian
     from metagenx.engine.model import GenxModel
     from metagenx.engine.posterior import SamplingProgress
     from metagenx.engine.result import FitResult
@@ -120,8 +121,9 @@ def run_task(
             snapshots.model = model
         result = fit_and_polish(model, settings, progress=progress, stop_event=stop)
         finished_fit = result.complete and not stop.is_set()
+        jacobian = None
         if finished_fit and task.output is not None:
-            result = with_covariance(model, result)
+            result, jacobian = with_covariance(model, result)
         fitted = time.perf_counter()
         posterior = None
         # A coordinated job's fit (a solve's start) samples only when it is the one writing the
@@ -138,7 +140,7 @@ def run_task(
         if finished_fit and task.output is not None:
             from metagenx.runner.advice import with_advice
 
-            result = with_advice(model, result)
+            result = with_advice(model, result, jacobian)
         if snapshots is not None:
             snapshots.at_end(result)
         sampled = time.perf_counter()
@@ -192,19 +194,23 @@ of the fit (and more than :data:`COVARIANCE_SECONDS`)."""
 COVARIANCE_SECONDS = 2.0
 
 
-def with_covariance(model: GenxModel, result: FitResult) -> FitResult:
+def with_covariance(model: GenxModel, result: FitResult) -> tuple[FitResult, Jacobian | None]:
     """``result`` with ``extra["covariance"]``: the Jacobian covariance at the optimum
-    (:mod:`metagenx.engine.covariance`), or why there is none."""
-    from metagenx.engine.covariance import jacobian_covariance
+    (:mod:`metagenx.engine.covariance`), or why there is none; and the Jacobian it came from (for
+    the advisor), None when it was not computed or there is none."""
+    from metagenx.engine.covariance import covariance_from, weighted_jacobian
 
     per_evaluation = result.wall_time / max(result.evaluations, 1)
     cost = 2 * len(result.parameters) * per_evaluation
     if cost > max(COVARIANCE_SECONDS, COVARIANCE_SHARE * result.wall_time):
         skipped = {"skipped": f"would take about {cost:.3g} s, more than the fit allows"}
-        return replace(result, extra={**result.extra, "covariance": skipped})
-    covariance = jacobian_covariance(model)
-    found = {"skipped": "no data point has an error bar"} if covariance is None else covariance.to_dict()
-    return replace(result, extra={**result.extra, "covariance": found})
+        return replace(result, extra={**result.extra, "covariance": skipped}), None
+    jacobian = weighted_jacobian(model)
+    if jacobian is None:
+        found: dict[str, object] = {"skipped": "no data point has an error bar"}
+    else:
+        found = covariance_from(jacobian).to_dict()
+    return replace(result, extra={**result.extra, "covariance": found}), jacobian
 
 
 def failure(task: FitTask, kind: str, message: str) -> Failed:
