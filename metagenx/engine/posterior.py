@@ -65,22 +65,6 @@ class SamplingSettings:
 
 
 @dataclass(frozen=True)
-class SamplingProgress:
-    """Where sampling stands: ``draws`` collected of ``target`` (0 during burn-in), the
-    generation reached of ``burn`` + the sampling ones, ``elapsed`` seconds."""
-
-    draws: int
-    target: int
-    generation: int
-    burn: int
-    elapsed: float
-
-    @property
-    def burning_in(self) -> bool:
-        return self.generation < self.burn
-
-
-@dataclass(frozen=True)
 class SamplingStatus:
     """How a fit's posterior sampling stands, as a runner reports it: DREAM ``generation`` of
     ``burn`` burn-in generations and the sampling ones, ``draws`` collected of ``target``."""
@@ -89,6 +73,10 @@ class SamplingStatus:
     target: int
     generation: int
     burn: int
+
+
+SamplingCallback = Callable[[SamplingStatus, float], None]
+"""Called each DREAM generation with where the sampling stands and its seconds so far."""
 
 
 def sampling_words(status: SamplingStatus) -> str:
@@ -194,7 +182,7 @@ def sample_posterior(
     settings: SamplingSettings,
     *,
     stop_event: threading.Event | None = None,
-    progress: Callable[[SamplingProgress], None] | None = None,
+    progress: SamplingCallback | None = None,
 ) -> Posterior:
     """Sample the posterior of ``model``'s fitted parameters around their current (fitted) values.
 
@@ -223,15 +211,10 @@ def sample_posterior(
             if progress is not None and state is not None:
                 generation = int(state.generation)
                 collected = max(0, generation - settings.burn) * chains
-                progress(
-                    SamplingProgress(
-                        min(collected, settings.samples),
-                        settings.samples,
-                        generation,
-                        settings.burn,
-                        time.monotonic() - started,
-                    )
+                status = SamplingStatus(
+                    min(collected, settings.samples), settings.samples, generation, settings.burn
                 )
+                progress(status, time.monotonic() - started)
 
     seed_samplers(settings.seed)
     try:

@@ -28,11 +28,9 @@ from metagenx.events import Failed, Finished, Progress, Ready, RunnerMessage, St
 from metagenx.jobs import FitTask
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from metagenx.engine.covariance import Jacobian
     from metagenx.engine.model import GenxModel
-    from metagenx.engine.posterior import SamplingProgress
+    from metagenx.engine.posterior import SamplingCallback
     from metagenx.engine.result import FitResult
 from metagenx.runner.protocol import (
     MAX_NAME,
@@ -172,16 +170,13 @@ def run_task(
         channel.send(failure(task, type(exc).__name__, f"unexpected {type(exc).__name__}: {exc}"))
 
 
-def sampling_progress(
-    task: FitTask, result: FitResult, channel: Sender
-) -> Callable[[SamplingProgress], None]:
+def sampling_progress(task: FitTask, result: FitResult, channel: Sender) -> SamplingCallback:
     """Send the posterior sampling's progress as ``progress`` messages carrying its status."""
 
-    def send(p: SamplingProgress) -> None:
-        status = SamplingStatus(p.draws, p.target, p.generation, p.burn)
+    def send(status: SamplingStatus, elapsed: float) -> None:
         channel.send(
             Progress(
-                task.job_id, result.generations, result.fom, result.evaluations, p.elapsed, sampling=status
+                task.job_id, result.generations, result.fom, result.evaluations, elapsed, sampling=status
             )
         )
 

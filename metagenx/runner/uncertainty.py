@@ -14,15 +14,15 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import replace
 
 from metagenx.engine.model import GenxModel
 from metagenx.engine.posterior import (
     RECORD_TEXT,
     Posterior,
-    SamplingProgress,
+    SamplingCallback,
     SamplingSettings,
+    SamplingStatus,
     apply_to_grid,
     sample_posterior,
 )
@@ -60,7 +60,7 @@ def with_posterior(
     result: FitResult,
     settings: FitSettings,
     stop: threading.Event,
-    progress: Callable[[SamplingProgress], None] | None = None,
+    progress: SamplingCallback | None = None,
     time_left: float | None = None,
 ) -> tuple[FitResult, Posterior | None]:
     """``result`` with its posterior (``extra["posterior"]`` and the error bars), and the posterior
@@ -105,13 +105,13 @@ def skipped(result: FitResult, why: str) -> FitResult:
 class Throttle:
     """Calls ``send`` at most every ``interval`` seconds (always for the first call)."""
 
-    def __init__(self, send: Callable[[SamplingProgress], None], interval: float) -> None:
+    def __init__(self, send: SamplingCallback, interval: float) -> None:
         self.send = send
         self.interval = interval
         self.last = -float("inf")
 
-    def __call__(self, progress: SamplingProgress) -> None:
+    def __call__(self, status: SamplingStatus, elapsed: float) -> None:
         now = time.monotonic()
         if now - self.last >= self.interval:
             self.last = now
-            self.send(progress)
+            self.send(status, elapsed)
