@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import replace
-from typing import Any
 
 from metagenx.engine.covariance import Jacobian
 from metagenx.engine.model import GenxModel
@@ -42,7 +41,7 @@ def with_advice(model: GenxModel, result: FitResult, jacobian: Jacobian | None =
     except Exception as exc:  # a GenX failure while shifting parameters: the fit stands
         log.warning("the advisor failed:\n%s", traceback.format_exc())
         return skipped(result, f"the advisor failed: {type(exc).__name__}: {exc}")
-    found = posterior_std(result.extra.get("posterior"))
+    found = posterior_std(result)
     if found:
         advice = replace(advice, posterior=posterior_checks(advice, found))
     record = advice.to_dict()
@@ -53,15 +52,16 @@ def with_advice(model: GenxModel, result: FitResult, jacobian: Jacobian | None =
     return replace(result, extra={**result.extra, "advisor": record})
 
 
-def posterior_std(posterior: Any) -> dict[str, float]:
+def posterior_std(result: FitResult) -> dict[str, float]:
     """The posterior's standard deviation per parameter name (empty when not sampled)."""
-    if not isinstance(posterior, dict) or not isinstance(posterior.get("parameters"), list):
-        return {}
-    return {
-        str(p["name"]): float(p["std"])
-        for p in posterior["parameters"]
-        if isinstance(p, dict) and isinstance(p.get("std"), int | float) and "name" in p
-    }
+    from metagenx.outputs.tables import posterior_rows
+
+    found = {}
+    for name, summary in posterior_rows(result).items():
+        std = summary.get("std")
+        if isinstance(std, int | float):
+            found[name] = float(std)
+    return found
 
 
 def skipped(result: FitResult, why: str) -> FitResult:
